@@ -1,0 +1,80 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { Logger } from '../log/logger.js';
+import type { HostPort } from '../util/hosts.js';
+
+/** One readiness condition: a name for the report and a check that throws or returns false. */
+export interface ReadinessCheck {
+  name: string;
+  check: () => boolean;
+}
+
+/**
+ * The admin listener: liveness and readiness for supervisors and Kubernetes
+ * probes. `/healthz` only says the process answers; `/readyz` runs every check.
+ */
+export class AdminServer {
+  readonly #server: Server;
+  readonly #checks: ReadinessCheck[];
+  readonly #log: Logger;
+
+  constructor({ checks, logger }: { checks: ReadinessCheck[]; logger: Logger }) {
+    this.#checks = checks;
+    this.#log = logger;
+    this.#server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) =>
+      this.#handle(req, res),
+    );
+  }
+
+  async listen(address: HostPort): Promise<AddressInfo> {
+    this.#server.listen(address.port, address.host);
+    await once(this.#server, 'listening');
+    return this.#server.address() as AddressInfo;
+  }
+
+  get listening(): boolean {
+    return this.#server.listening;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return json(res, 405, { error: { code: 'method_not_allowed', message: 'Use GET.' } });
+    }
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/readyz') return this.#ready(res);
+    json(res, 404, { error: { code: 'not_found', message: `No route ${path}.` } });
+  }
+
+  #ready(res: ServerResponse): void {
+    const failing: string[] = [];
+    for (const { name, check } of this.#checks) {
+      try {
+        if (!check()) failing.push(name);
+      } catch (error) {
+        this.#log.warn({ err: error, check: name }, 'readiness check threw');
+        failing.push(name);
+      }
+    }
+    if (failing.length === 0) return json(res, 200, { status: 'ready' });
+    json(res, 503, { status: 'not_ready', failing });
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}

@@ -1,0 +1,149 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+
+import type { ArgumentsCamelCase } from 'yargs';
+
+import { authorityPaths, readAuthorityCertificate } from '../../ca/authority.js';
+import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { ConfigError } from '../../errors.js';
+import { parseHostPort, type HostPort } from '../../util/hosts.js';
+import type { GlobalArgs } from '../cli.js';
+import { EXIT } from '../exit.js';
+
+type Status = 'ok' | 'warn' | 'fail';
+
+interface Finding {
+  check: string;
+  status: Status;
+  detail: string;
+  fix?: string;
+}
+
+/** Checks the setup; exits non-zero when any check fails (warnings do not count). */
+export async function doctor(
+  args: ArgumentsCamelCase<GlobalArgs & { json: boolean }>,
+): Promise<number> {
+  const findings: Finding[] = [];
+  let config: LoadedConfig | undefined;
+  try {
+    config = loadConfig({ file: args.config });
+    findings.push({ check: 'config', status: 'ok', detail: config.source ?? 'built-in defaults' });
+  } catch (error) {
+    const detail =
+      error instanceof ConfigError ? error.issues.join('; ') : (error as Error).message;
+    findings.push({ check: 'config', status: 'fail', detail, fix: 'correct the keys named above' });
+  }
+
+  if (config) {
+    findings.push(checkDataFolder(config.home));
+    findings.push(checkAuthority(config.home));
+    findings.push(await checkDaemon(config));
+  }
+
+  const failed = findings.some((f) => f.status === 'fail');
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ ok: !failed, checks: findings })}\n`);
+  } else {
+    for (const f of findings) {
+      const mark = f.status === 'ok' ? 'ok  ' : f.status === 'warn' ? 'warn' : 'FAIL';
+      process.stdout.write(`${mark}  ${f.check.padEnd(8)} ${f.detail}\n`);
+      if (f.fix) process.stdout.write(`      ${''.padEnd(8)} fix: ${f.fix}\n`);
+    }
+  }
+  return failed ? EXIT.failure : EXIT.ok;
+}
+
+function checkDataFolder(home: string): Finding {
+  try {
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    accessSync(home, constants.W_OK);
+    return { check: 'data', status: 'ok', detail: `${home} is writable` };
+  } catch (error) {
+    return {
+      check: 'data',
+      status: 'fail',
+      detail: `${home} is not writable (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      fix: 'set GRANTD_HOME or `home:` to a folder this user owns',
+    };
+  }
+}
+
+function checkAuthority(home: string): Finding {
+  const paths = authorityPaths(home);
+  let cert;
+  try {
+    cert = readAuthorityCertificate(home);
+  } catch (error) {
+    return {
+      check: 'ca',
+      status: 'fail',
+      detail: `${paths.cert} is unreadable: ${(error as Error).message}`,
+      fix: `move ${paths.dir} aside; grantd start makes a new CA`,
+    };
+  }
+  if (!cert) {
+    return {
+      check: 'ca',
+      status: 'fail',
+      detail: `no CA at ${paths.cert}`,
+      fix: 'run grantd start (or grantd ca path) to create it',
+    };
+  }
+  try {
+    const mode = statSync(paths.key).mode & 0o777;
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      return {
+        check: 'ca',
+        status: 'fail',
+        detail: `${paths.key} has mode ${mode.toString(8)}`,
+        fix: `chmod 600 ${paths.key}`,
+      };
+    }
+  } catch {
+    return {
+      check: 'ca',
+      status: 'fail',
+      detail: `the CA key ${paths.key} is missing`,
+      fix: `move ${paths.dir} aside; grantd start makes a new CA`,
+    };
+  }
+  return { check: 'ca', status: 'ok', detail: `${paths.cert} SHA-256 ${cert.fingerprint256}` };
+}
+
+async function checkDaemon(config: LoadedConfig): Promise<Finding> {
+  const admin = parseHostPort(config.admin) as HostPort;
+  const host = admin.host === '0.0.0.0' || admin.host === '' ? '127.0.0.1' : admin.host;
+  const status = await getStatus(host, admin.port, '/readyz');
+  if (status === 200)
+    return {
+      check: 'daemon',
+      status: 'ok',
+      detail: `ready on ${config.listen} (admin ${config.admin})`,
+    };
+  if (status === undefined) {
+    return {
+      check: 'daemon',
+      status: 'warn',
+      detail: `not running (nothing answers on ${config.admin})`,
+      fix: 'grantd start',
+    };
+  }
+  return {
+    check: 'daemon',
+    status: 'fail',
+    detail: `admin ${config.admin}/readyz answered ${status}`,
+    fix: "see the daemon's log",
+  };
+}
+
+function getStatus(host: string, port: number, path: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}

@@ -1,0 +1,163 @@
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type OutgoingHttpHeaders,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { isIP, type Socket } from 'node:net';
+import {
+  checkServerIdentity,
+  createSecureContext,
+  type PeerCertificate,
+  type SecureContext,
+} from 'node:tls';
+
+import type { LoadedConfig } from '../config/load.js';
+import { readRoots, systemRoots } from '../ca/trust.js';
+import type { ErrorCode } from '../errors.js';
+import type { HostPort } from '../util/hosts.js';
+
+/** Where a request goes, as the client named it. */
+export interface UpstreamTarget {
+  /** Canonical host name or IP: used for SNI, certificate checks and `resolve:`. */
+  host: string;
+  port: number;
+  secure: boolean;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  /** Raw header list, already filtered for forwarding. */
+  headers: string[];
+}
+
+/**
+ * Connections to upstream servers: one keep-alive pool per origin, one TLS
+ * context with the system roots plus `upstream.ca_file` built at start, and
+ * `resolve:` overrides applied before any connect.
+ */
+export class Upstream {
+  readonly #resolve: ReadonlyMap<string, HostPort>;
+  readonly #secureContext: SecureContext;
+  readonly #httpsAgent: HttpsAgent;
+  readonly #httpAgent: HttpAgent;
+  readonly #timeoutMs: number;
+  readonly #connectTimeoutMs: number;
+
+  constructor(config: LoadedConfig) {
+    const roots = systemRoots();
+    if (config.upstream.ca_file) roots.push(...readRoots(config.upstream.ca_file));
+    this.#secureContext = createSecureContext({ ca: roots, minVersion: 'TLSv1.2' });
+    this.#resolve = config.resolveMap;
+    this.#timeoutMs = config.upstream.timeout_ms;
+    this.#connectTimeoutMs = config.upstream.connect_timeout_ms;
+    const poolOptions = {
+      keepAlive: true,
+      maxSockets: config.upstream.max_sockets_per_origin,
+      maxFreeSockets: 64,
+      // Drop idle upstream sockets before typical servers do (often 60 s+),
+      // so a reused socket is rarely one the server is closing.
+      timeout: 30_000,
+      scheduling: 'lifo' as const,
+    };
+    this.#httpsAgent = new HttpsAgent(poolOptions);
+    this.#httpAgent = new HttpAgent(poolOptions);
+  }
+
+  /** The address to connect to for a target: a `resolve:` entry, or the target itself. */
+  connectAddress(target: Pick<UpstreamTarget, 'host' | 'port'>): HostPort {
+    return this.#resolve.get(`${target.host}:${target.port}`) ?? target;
+  }
+
+  /**
+   * Starts a request upstream. Errors and timeouts arrive as the request's
+   * 'error' event, with `code` set for timeouts to `GRANTD_UPSTREAM_TIMEOUT`.
+   */
+  request(
+    target: UpstreamTarget,
+    req: UpstreamRequest,
+    options: { upgrade?: boolean } = {},
+  ): ClientRequest {
+    const address = this.connectAddress(target);
+    const common = {
+      host: address.host,
+      port: address.port,
+      method: req.method,
+      path: req.path,
+      headers: req.headers as unknown as OutgoingHttpHeaders,
+      setHost: false,
+    };
+    // The certificate is checked against the name the client asked for, so a
+    // `resolve:` entry changes where grantd connects, never which name the
+    // certificate must carry. IP targets get no SNI (RFC 6066 section 3).
+    const client = target.secure
+      ? httpsRequest({
+          ...common,
+          agent: this.#httpsAgent,
+          secureContext: this.#secureContext,
+          servername: isIP(target.host) ? '' : target.host,
+          checkServerIdentity: (_address: string, cert: PeerCertificate) =>
+            checkServerIdentity(target.host, cert),
+        } as RequestOptions)
+      : httpRequest({ ...common, agent: this.#httpAgent });
+    this.#armTimeouts(client, target.secure);
+    return client;
+  }
+
+  /** Closes pooled sockets; in-flight requests keep theirs. */
+  close(): void {
+    this.#httpsAgent.destroy();
+    this.#httpAgent.destroy();
+  }
+
+  #armTimeouts(client: ClientRequest, secure: boolean): void {
+    client.setTimeout(this.#timeoutMs, () => {
+      client.destroy(timeoutError('no data from the upstream within upstream.timeout_ms'));
+    });
+    client.once('socket', (socket: Socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => {
+        client.destroy(
+          timeoutError('connect timed out (upstream.connect_timeout_ms)', 'ETIMEDOUT'),
+        );
+      }, this.#connectTimeoutMs);
+      socket.once(secure ? 'secureConnect' : 'connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+  }
+}
+
+function timeoutError(message: string, code = 'GRANTD_UPSTREAM_TIMEOUT'): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Reduces a failure talking to the upstream to one of grantd's error codes.
+ * A connect timeout counts as unreachable; silence after connecting, as a
+ * timeout.
+ */
+export function classifyUpstreamError(error: unknown): ErrorCode {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (code === 'GRANTD_UPSTREAM_TIMEOUT') return 'upstream_timeout';
+  if (TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
+    return 'upstream_tls_error';
+  }
+  return 'upstream_unreachable';
+}
