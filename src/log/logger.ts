@@ -43,7 +43,7 @@ export function createLogger(options: LoggerOptions): Logger {
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname',
         })
-      : pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+      : pino.destination({ dest: 1, sync: false }));
   return pino(
     {
       level: options.level,
