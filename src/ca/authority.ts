@@ -87,7 +87,8 @@ export function readAuthorityCertificate(
     const pem = readFileSync(paths.cert, 'utf8');
     return { pem, fingerprint256: new X509Certificate(pem).fingerprint256 };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw error;
   }
 }

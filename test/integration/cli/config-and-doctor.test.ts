@@ -1,0 +1,84 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { freePort, runCli, tempDir } from '../../helpers/daemon.js';
+
+function writeConfig(text: string): string {
+  const path = join(tempDir(), 'grantd.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('config errors', () => {
+  it('name the key and the value at fault, all at once, with exit code 3', async () => {
+    const config = writeConfig(
+      'listen: nowhere\nupstream:\n  timeout_ms: -5\nlog:\n  level: loud\n',
+    );
+    const result = await runCli(['start', '--config', config]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(
+      'listen: expected the proxy listener as host:port, e.g. 127.0.0.1:8790 (got "nowhere")',
+    );
+    expect(result.stderr).toMatch(/upstream\.timeout_ms: .* \(got -5\)/);
+    expect(result.stderr).toMatch(/log\.level: .* \(got "loud"\)/);
+  });
+
+  it('name a missing environment variable and the key that wanted it', async () => {
+    const config = writeConfig(
+      'providers:\n  acme:\n    auth: api_key\n    hosts: [api.acme.test]\n    client_secret: ${ACME_SECRET_NOT_SET}\n',
+    );
+    const result = await runCli(['start', '--config', config], {
+      env: { ACME_SECRET_NOT_SET: undefined },
+    });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(
+      'providers.acme.client_secret: environment variable ACME_SECRET_NOT_SET is not set',
+    );
+  });
+
+  it('name unknown keys', async () => {
+    const result = await runCli(['doctor', '--config', writeConfig('lisen: 127.0.0.1:1\n')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/FAIL\s+config\s+\(top level\): unknown key lisen/);
+  });
+
+  it('report a file that does not exist', async () => {
+    const result = await runCli(['start', '--config', '/nonexistent/grantd.yaml']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('cannot read config file /nonexistent/grantd.yaml: ENOENT');
+  });
+});
+
+describe('grantd doctor in a broken setup', () => {
+  it('names each problem with its fix and exits 1', async () => {
+    const blocker = join(tempDir(), 'a-file');
+    writeFileSync(blocker, 'not a folder');
+    const config = writeConfig(`home: ${blocker}/home\nadmin: 127.0.0.1:${await freePort()}\n`);
+    const result = await runCli(['doctor', '--config', config]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAIL\s+data\s+.*not writable \(ENOTDIR\)/m);
+    expect(result.stdout).toMatch(/^FAIL\s+ca\s+no CA at/m);
+    expect(result.stdout).toMatch(/fix: run grantd start/);
+    expect(result.stdout).toMatch(/^warn\s+daemon\s+not running/m);
+  });
+
+  it('reports as JSON with --json', async () => {
+    const home = join(tempDir(), 'home');
+    mkdirSync(home);
+    const config = writeConfig(`home: ${home}\nadmin: 127.0.0.1:${await freePort()}\n`);
+    const result = await runCli(['doctor', '--json', '--config', config]);
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      checks: { check: string; status: string }[];
+    };
+    expect(report.ok).toBe(false);
+    expect(report.checks.map((c) => [c.check, c.status])).toEqual([
+      ['config', 'ok'],
+      ['data', 'ok'],
+      ['ca', 'fail'],
+      ['daemon', 'warn'],
+    ]);
+  });
+});
