@@ -5,7 +5,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -23,7 +26,8 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(fs|net|tls|http|https|crypto|path|os|url|stream|events|child_process|util|dns|zlib|readline|timers)(/.*)?$',
+              regex:
+                '^(fs|net|tls|http|https|crypto|path|os|url|stream|events|child_process|util|dns|zlib|readline|timers)(/.*)?$',
               message: 'Use the node: prefix.',
             },
           ],
@@ -37,7 +41,12 @@ export default tseslint.config(
   },
   {
     files: ['src/cli/main.ts'],
-    rules: { 'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' }] },
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+      ],
+    },
   },
   {
     files: ['test/**', 'bench/**'],

@@ -30,11 +30,12 @@ export async function importKeyPair(keyPem: string, certPem: string): Promise<Ke
   const der = fromPem(keyPem, 'PRIVATE KEY');
   const privateKey = await webcrypto.subtle.importKey('pkcs8', der, EC_P256, true, ['sign']);
   const cert = new x509.X509Certificate(certPem);
-  const publicKey = await cert.publicKey.export(
+  // The library types keys with the DOM's CryptoKey, which is Node's at run time.
+  const publicKey = (await cert.publicKey.export(
     EC_P256,
     ['verify'],
     webcrypto as unknown as ProviderCrypto,
-  );
+  )) as unknown as CryptoKey;
   return { privateKey, publicKey };
 }
 

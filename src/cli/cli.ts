@@ -110,5 +110,5 @@ function buildParser(argv: string[], setExit: (code: number) => void): Argv<Glob
     .fail((message, error) => {
       if (error) throw error;
       throw new ExitError(EXIT.usage, `grantd: ${message}\nRun grantd --help for usage.`);
-    }) as unknown as Argv<GlobalArgs>;
+    });
 }

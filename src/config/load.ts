@@ -50,8 +50,16 @@ export function buildConfig(
 ): LoadedConfig {
   const issues: string[] = [];
   const expanded = expandValues(raw ?? {}, [], env, issues);
+  // A key whose ${VAR} or file: could not be read is already reported; the
+  // schema's complaint about the empty value left behind would only repeat it.
+  const reported = new Set(issues.map((issue) => issue.slice(0, issue.indexOf(': '))));
   const parsed = configSchema.safeParse(expanded);
-  if (!parsed.success) issues.push(...parsed.error.issues.map((i) => describeIssue(i, expanded)));
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const line = describeIssue(issue, expanded);
+      if (!reported.has(line.slice(0, line.indexOf(': ')))) issues.push(line);
+    }
+  }
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
 
   const config = parsed.data;

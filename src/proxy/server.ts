@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 
@@ -142,7 +142,7 @@ export class ProxyServer {
     res.once('close', () => {
       const left = (this.#busy.get(socket) ?? 1) - 1;
       this.#busy.set(socket, left);
-      if (this.#draining && left === 0) (socket as Socket).destroySoon();
+      if (this.#draining && left === 0) socket.destroySoon();
     });
   }
 
@@ -279,7 +279,7 @@ export class ProxyServer {
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) socket.unshift(head);
 
-    const tlsSocket: TunnelSocket = new TLSSocket(socket as Socket, {
+    const tlsSocket: TunnelSocket = new TLSSocket(socket, {
       isServer: true,
       secureContext: context,
       ALPNProtocols: ['http/1.1'],

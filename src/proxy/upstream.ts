@@ -75,11 +75,7 @@ export class Upstream {
    * Starts a request upstream. Errors and timeouts arrive as the request's
    * 'error' event, with `code` set for timeouts to `GRANTD_UPSTREAM_TIMEOUT`.
    */
-  request(
-    target: UpstreamTarget,
-    req: UpstreamRequest,
-    options: { upgrade?: boolean } = {},
-  ): ClientRequest {
+  request(target: UpstreamTarget, req: UpstreamRequest): ClientRequest {
     const address = this.connectAddress(target);
     const common = {
       host: address.host,

@@ -19,6 +19,9 @@ export function canonicalHost(raw: string): string | undefined {
   if (isIP(host) === 6) return host.toLowerCase();
   if (host.endsWith('.')) host = host.slice(0, -1);
   if (host === '' || host.includes('..')) return undefined;
+  // domainToASCII parses its input as a URL host and quietly drops whatever
+  // follows a delimiter ('a/b' becomes 'a'), so delimiters are refused first.
+  if (/[\s/\\?#@:%[\]<>^|"'`{}]/.test(host)) return undefined;
   // domainToASCII also normalises dotted-decimal and lower-cases; it returns
   // '' for names it cannot encode.
   const ascii = domainToASCII(host);

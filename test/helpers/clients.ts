@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type TLSSocket } from 'node:tls';
 
 /** Runs curl and collects what it printed. */
 export async function curl(
@@ -80,13 +80,19 @@ export async function readUntil(socket: Socket | TLSSocket, marker: string): Pro
 export async function connectThrough(
   proxyUrl: string,
   authority: string,
-  tls: { ca: string[]; servername: string },
+  tls: { ca: string[]; servername: string; identity?: string },
 ): Promise<TLSSocket> {
   const socket = await rawConnection(proxyUrl);
   socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
   const head = await readUntil(socket, '\r\n\r\n');
   if (!head.startsWith('HTTP/1.1 200')) throw new Error(`CONNECT failed: ${head}`);
-  const secure = tlsConnect({ socket, ca: tls.ca, servername: tls.servername });
+  const identity = tls.identity ?? tls.servername;
+  const secure = tlsConnect({
+    socket,
+    ca: tls.ca,
+    servername: tls.servername,
+    checkServerIdentity: (_host, cert) => checkServerIdentity(identity, cert),
+  });
   await once(secure, 'secureConnect');
   return secure;
 }

@@ -112,7 +112,7 @@ export async function spawnDaemon(
     match: (l: Record<string, unknown>) => boolean;
     resolve: (l: Record<string, unknown>) => void;
   }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     let parsed: Record<string, unknown>;
     try {

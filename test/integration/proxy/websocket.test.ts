@@ -21,7 +21,7 @@ beforeAll(async () => {
   wss.on('connection', (socket, req) => {
     upgradeHeaders.push(req.headers);
     socket.on('message', (data, isBinary) =>
-      socket.send(isBinary ? data : `echo: ${data.toString()}`),
+      socket.send(isBinary ? data : `echo: ${Buffer.from(data as Buffer).toString()}`),
     );
   });
   grantd = await startInProcess({
