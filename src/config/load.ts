@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 
 import { ConfigError } from '../errors.js';
+import { ProviderRegistry } from '../providers/registry.js';
 import { parseHostPort, type HostPort } from '../util/hosts.js';
 import { defaultDataDir, expandHome } from './paths.js';
 import { configSchema, type Config } from './schema.js';
@@ -193,12 +194,26 @@ function crossFieldIssues(config: Config): string[] {
   for (const [id, provider] of Object.entries(config.providers)) {
     const at = `providers.${id}`;
     if (provider.auth === undefined) {
-      // Built-in providers arrive with the catalog; until a name matches one,
-      // an entry without auth describes nothing grantd can use.
-      issues.push(
-        `${at}: unknown provider ${JSON.stringify(id)}; a custom provider needs auth and hosts`,
-      );
+      if (!ProviderRegistry.isBuiltin(id)) {
+        issues.push(
+          `${at}: unknown provider ${JSON.stringify(id)}; a custom provider needs auth and hosts (see grantd provider list for the built-in ones)`,
+        );
+      } else if (
+        provider.hosts ||
+        provider.inject ||
+        provider.authorize_url ||
+        provider.token_url
+      ) {
+        issues.push(
+          `${at}: a built-in provider takes client_id, client_secret and scopes here; to change its hosts or endpoints, define a custom provider under another name`,
+        );
+      }
       continue;
+    }
+    if (ProviderRegistry.isBuiltin(id)) {
+      issues.push(
+        `${at}.auth: ${JSON.stringify(id)} is a built-in provider; drop auth to configure it, or pick another name for a custom one`,
+      );
     }
     if (provider.hosts === undefined)
       issues.push(`${at}.hosts: a custom provider must list its API hosts`);

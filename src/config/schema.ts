@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { injectSpecSchema } from '../providers/schema.js';
 import { canonicalHost, parseHostPort } from '../util/hosts.js';
 
 const hostPort = (what: string) =>
@@ -14,18 +15,6 @@ const hostName = z
 
 const positiveMs = z.number().int().positive();
 
-const injectSchema = z.union([
-  z.strictObject({
-    header: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'not a valid header name'),
-    format: z
-      .string()
-      .refine((f) => f.includes('{token}'), { message: 'must contain {token}' })
-      .default('Bearer {token}'),
-  }),
-  z.strictObject({ query: z.string().min(1) }),
-  z.strictObject({ basic: z.enum(['username', 'password']).default('username') }),
-]);
-
 /**
  * A provider entry. With `auth` it is a custom provider and must say which
  * hosts it covers; without, it supplies client credentials for a built-in one.
@@ -39,8 +28,10 @@ const providerSchema = z.strictObject({
   client_secret: z.string().min(1).optional(),
   scopes: z.array(z.string().min(1)).optional(),
   hosts: z.array(hostName).min(1).optional(),
-  inject: injectSchema.optional(),
+  inject: injectSpecSchema.optional(),
   allow_cleartext: z.boolean().default(false),
+  /** Refresh OAuth tokens this many seconds before they expire. */
+  refresh_margin_s: z.number().int().positive().optional(),
 });
 
 const routeSchema = z.strictObject({
@@ -112,4 +103,3 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** The configuration with defaults applied, as every module reads it. */
 export type Config = z.output<typeof configSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
-export type InjectConfig = z.output<typeof injectSchema>;

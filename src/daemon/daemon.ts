@@ -2,11 +2,17 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
 import { AdminServer } from '../admin/server.js';
+import { AuditLog } from '../audit/audit-log.js';
 import { loadOrCreateAuthority, type Authority } from '../ca/authority.js';
 import { LeafCache } from '../ca/leaf-cache.js';
 import { readRoots, writeTrustBundle } from '../ca/trust.js';
 import type { LoadedConfig } from '../config/load.js';
+import { GrantGate } from '../grants/gate.js';
+import { VaultTokenSource } from '../grants/tokens.js';
 import type { Logger } from '../log/logger.js';
+import { ProviderRegistry } from '../providers/registry.js';
+import { Store } from '../store/store.js';
+import { Vault } from '../vault/vault.js';
 import { Interception } from '../proxy/interception.js';
 import { ProxyServer } from '../proxy/server.js';
 import { Upstream } from '../proxy/upstream.js';
@@ -17,6 +23,9 @@ export interface Daemon {
   proxyAddress: AddressInfo;
   adminAddress: AddressInfo;
   authority: Authority;
+  store: Store;
+  vault: Vault;
+  audit: AuditLog;
   /** The PEM file of system roots plus the grantd CA, for clients. */
   trustBundlePath: string;
   /** Stops accepting, lets in-flight work finish for up to `graceMs`, then closes. */
@@ -39,19 +48,40 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
   const extraRoots = config.upstream.ca_file ? readRoots(config.upstream.ca_file) : [];
   const trustBundlePath = writeTrustBundle(config.home, authority.certPem, extraRoots);
 
-  const interception = new Interception(config);
+  const store = Store.open(config.home);
+  const vault = await Vault.open(config, { logger });
+  const providers = new ProviderRegistry(config.providers);
+  const audit = new AuditLog(store.db, logger);
+  const pruned = audit.prune(config.audit.retention_days);
+  if (pruned > 0) logger.info({ rows: pruned }, 'pruned old audit rows');
+  // Retention runs daily as well, for daemons that stay up for weeks.
+  const pruneTimer = setInterval(
+    () => audit.prune(config.audit.retention_days),
+    86_400_000,
+  ).unref();
+
+  const interception = new Interception(config, { providers, store });
+  const gate = new GrantGate({
+    config,
+    store,
+    providers,
+    tokens: new VaultTokenSource(vault),
+  });
   const proxy = new ProxyServer({
     config,
     logger,
     leafCache: new LeafCache(authority),
     upstream: new Upstream(config),
     interception,
+    gate,
+    audit,
   });
   const admin = new AdminServer({
     logger,
     checks: [
       { name: 'ca', check: () => authority.certPem.length > 0 },
       { name: 'proxy_listener', check: () => proxy.listening },
+      { name: 'store', check: () => store.db.open },
     ],
   });
 
@@ -61,14 +91,17 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
     adminAddress = await admin.listen(listenAddress(config.admin));
   } catch (error) {
     await proxy.close(0);
+    audit.close();
+    store.close();
     throw error;
   }
   logger.info(
     {
       proxy: `${proxyAddress.address}:${proxyAddress.port}`,
       admin: `${adminAddress.address}:${adminAddress.port}`,
-      intercepting: interception.hosts.size,
+      intercepting: interception.size,
       home: config.home,
+      vault: vault.kind,
     },
     'grantd listening',
   );
@@ -78,12 +111,18 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
     proxyAddress,
     adminAddress,
     authority,
+    store,
+    vault,
+    audit,
     trustBundlePath,
     close(graceMs = config.shutdown.grace_ms) {
       closing ??= (async () => {
         logger.info({ graceMs }, 'shutting down');
         await proxy.close(graceMs);
         await admin.close();
+        clearInterval(pruneTimer);
+        audit.close();
+        store.close();
         logger.info('stopped');
       })();
       return closing;

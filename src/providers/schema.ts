@@ -54,6 +54,8 @@ export const oauthSpecSchema = z.strictObject({
   /** Scopes requested when `connect` is given none. */
   scopes: z.array(z.string().min(1)).default([]),
   scope_separator: z.enum([' ', ',', '+']).default(' '),
+  /** The authorize parameter that carries the scopes (Slack user tokens use `user_scope`). */
+  scope_param: z.string().min(1).default('scope'),
   /** How the client authenticates at the token endpoint (RFC 6749 section 2.3.1). */
   token_auth: z.enum(['client_secret_post', 'client_secret_basic']).default('client_secret_post'),
   pkce: z.enum(['required', 'supported', 'none']).default('supported'),
@@ -73,8 +75,8 @@ export const oauthSpecSchema = z.strictObject({
 export const providerSpecSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
   name: z.string().min(1),
-  /** The provider's own documentation for its API authentication. */
-  docs: z.url({ protocol: /^https$/ }),
+  /** The provider's own documentation for its API authentication (every built-in has one). */
+  docs: z.url({ protocol: /^https$/ }).optional(),
   auth: z.enum(['oauth2', 'oauth2_client_credentials', 'api_key', 'basic']),
   /**
    * API hosts grantd injects into. Exact names, `*.example.com` for any
@@ -82,6 +84,11 @@ export const providerSpecSchema = z.strictObject({
    */
   hosts: z.array(z.string().min(1)).min(1),
   inject: injectSpecSchema,
+  /**
+   * How a static credential added with `grant add` is injected, where it
+   * differs from `inject` (Linear personal API keys go without `Bearer`).
+   */
+  static_inject: injectSpecSchema.optional(),
   /** Cleartext upstreams are refused unless this is set (local development APIs). */
   allow_cleartext: z.boolean().default(false),
   params: z.array(grantParamSchema).default([]),

@@ -11,6 +11,8 @@ export interface RequestContext {
   /** The path without its query string: the query may carry secrets. */
   pathForLog: string;
   log: Logger;
+  /** Names (never secrets) added to the request's log line: app, grant, provider. */
+  logFields?: Record<string, string | undefined>;
 }
 
 /** What a CONNECT established, attached to the TLS socket grantd serves inside it. */
@@ -18,6 +20,12 @@ export interface TunnelInfo {
   id: string;
   host: string;
   port: number;
+  /**
+   * The CONNECT's `Proxy-Authorization`, kept in memory only so each request
+   * inside the tunnel checks the key again: a key revoked mid-tunnel stops
+   * working on the next request.
+   */
+  proxyAuthorization: string | undefined;
 }
 
 /** Milliseconds since `startedAt`, to a tenth. */

@@ -10,6 +10,26 @@ import { classifyUpstreamError, type Upstream } from './upstream.js';
 /** How a proxied request ended, from a closed set: logs and metrics use these. */
 export type Outcome = 'ok' | ErrorCode | 'client_aborted' | 'upstream_reset';
 
+/** What the audit log and metrics learn of a finished request. */
+export interface Finished {
+  status: number;
+  outcome: Outcome;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+}
+
+export interface ForwardOptions {
+  /** Rewrites the forwardable headers and the path: where a credential goes in. */
+  rewrite?: (headers: string[], path: string) => { headers: string[]; path: string };
+  /**
+   * Runs when the upstream's response head arrives, before it is relayed.
+   * Returning an error code answers with that error instead.
+   */
+  beforeRespond?: (status: number) => ErrorCode | undefined;
+  onFinished?: (finished: Finished) => void;
+}
+
 /**
  * Sends a client's request to its upstream and streams the answer back. Both
  * bodies flow through with backpressure; neither is ever held whole.
@@ -19,23 +39,33 @@ export function forwardRequest(
   req: IncomingMessage,
   res: ServerResponse,
   upstream: Upstream,
+  options: ForwardOptions = {},
 ): void {
   let outcome: Outcome | undefined;
   let status = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
 
-  const upstreamReq = upstream.request(ctx.target, {
-    method: ctx.method,
-    path: req.url ?? '/',
-    headers: forwardableRequestHeaders(req.rawHeaders),
-  });
+  let headers = forwardableRequestHeaders(req.rawHeaders);
+  let path = req.url ?? '/';
+  if (options.rewrite) ({ headers, path } = options.rewrite(headers, path));
+  const upstreamReq = upstream.request(ctx.target, { method: ctx.method, path, headers });
 
   upstreamReq.once('response', (upstreamRes) => {
     status = upstreamRes.statusCode ?? 502;
-    const headers = forwardableResponseHeaders(upstreamRes.rawHeaders);
-    headers.push(REQUEST_ID_HEADER, ctx.id);
-    res.writeHead(status, upstreamRes.statusMessage, headers);
+    const refusal = options.beforeRespond?.(status);
+    if (refusal) {
+      outcome = refusal;
+      upstreamRes.destroy();
+      sendError(res, refusal, ctx.id);
+      return;
+    }
+    const responseHeaders = forwardableResponseHeaders(upstreamRes.rawHeaders);
+    responseHeaders.push(REQUEST_ID_HEADER, ctx.id);
+    res.writeHead(status, upstreamRes.statusMessage, responseHeaders);
     // Server-sent events and other streams must reach the client as they come.
     res.flushHeaders();
+    upstreamRes.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
     pipeline(upstreamRes, res, (error) => {
       if (!error) {
         outcome ??= 'ok';
@@ -62,6 +92,7 @@ export function forwardRequest(
     if (!res.destroyed) sendError(res, code, ctx.id);
   });
 
+  req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
   pipeline(req, upstreamReq, (error) => {
     if (error && !upstreamReq.destroyed) upstreamReq.destroy(error);
   });
@@ -73,21 +104,30 @@ export function forwardRequest(
       outcome ??= 'client_aborted';
       upstreamReq.destroy();
     }
-    logFinished(ctx, res.headersSent ? res.statusCode : status, outcome ?? 'client_aborted');
+    const finished = {
+      status: res.headersSent ? res.statusCode : status,
+      outcome,
+      bytesIn,
+      bytesOut,
+      durationMs: elapsedMs(ctx.startedAt),
+    };
+    logFinished(ctx, finished);
+    options.onFinished?.(finished);
   });
 }
 
 /** One line per proxied request, at info, with nothing secret in it. */
-export function logFinished(ctx: RequestContext, status: number, outcome: Outcome): void {
+export function logFinished(ctx: RequestContext, finished: Finished): void {
   ctx.log.info(
     {
       reqId: ctx.id,
       method: ctx.method,
       host: ctx.target.host,
       path: ctx.pathForLog,
-      status,
-      ms: elapsedMs(ctx.startedAt),
-      outcome,
+      status: finished.status,
+      ms: finished.durationMs,
+      outcome: finished.outcome,
+      ...ctx.logFields,
     },
     'request',
   );
@@ -98,8 +138,23 @@ export function refuse(
   ctx: RequestContext,
   res: ServerResponse,
   code: ErrorCode,
-  options: { message?: string; close?: boolean; headers?: Record<string, string> } = {},
+  options: {
+    message?: string | undefined;
+    close?: boolean;
+    headers?: Record<string, string>;
+    onFinished?: (finished: Finished) => void;
+  } = {},
 ): void {
   sendError(res, code, ctx.id, options);
-  res.once('close', () => logFinished(ctx, res.statusCode, code));
+  res.once('close', () => {
+    const finished = {
+      status: res.statusCode,
+      outcome: code,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: elapsedMs(ctx.startedAt),
+    };
+    logFinished(ctx, finished);
+    options.onFinished?.(finished);
+  });
 }

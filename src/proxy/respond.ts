@@ -20,7 +20,11 @@ export function sendError(
   res: ServerResponse,
   code: ErrorCode,
   requestId: string,
-  options: { message?: string; headers?: Record<string, string>; close?: boolean } = {},
+  options: {
+    message?: string | undefined;
+    headers?: Record<string, string> | undefined;
+    close?: boolean;
+  } = {},
 ): void {
   if (res.headersSent) {
     res.destroy();

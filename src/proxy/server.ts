@@ -4,13 +4,16 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 
+import type { AuditLog } from '../audit/audit-log.js';
 import type { LeafCache } from '../ca/leaf-cache.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { GrantGate, Identity } from '../grants/gate.js';
 import type { Logger } from '../log/logger.js';
 import { canonicalHost, parseHostPort, type HostPort } from '../util/hosts.js';
 import { newRequestId } from '../util/ids.js';
 import { stripQuery, type RequestContext, type TunnelInfo } from './context.js';
-import { forwardRequest, refuse } from './forward.js';
+import { refuse } from './forward.js';
+import { PROXY_AUTHENTICATE, serveThroughGate, type GrantFlowDeps } from './grant-flow.js';
 import type { Interception } from './interception.js';
 import { writeRawError } from './respond.js';
 import { openBlindTunnel } from './tunnel.js';
@@ -27,6 +30,8 @@ export interface ProxyServerOptions {
   leafCache: LeafCache;
   upstream: Upstream;
   interception: Interception;
+  gate: GrantGate;
+  audit: AuditLog;
 }
 
 /**
@@ -40,6 +45,7 @@ export class ProxyServer {
   readonly #log: Logger;
   readonly #outer: Server;
   readonly #inner: Server;
+  readonly #flow: GrantFlowDeps;
   readonly #sockets = new Set<Duplex>();
   readonly #busy = new Map<Duplex, number>();
   #draining = false;
@@ -48,6 +54,12 @@ export class ProxyServer {
   constructor(options: ProxyServerOptions) {
     this.#options = options;
     this.#log = options.logger;
+    this.#flow = {
+      gate: options.gate,
+      audit: options.audit,
+      upstream: options.upstream,
+      auditRequired: options.config.audit.mode === 'required',
+    };
     this.#outer = this.#createHttpServer();
     this.#inner = this.#createHttpServer();
 
@@ -179,7 +191,18 @@ export class ProxyServer {
       return;
     }
     req.url = parsed.path;
-    forwardRequest(ctx, req, res, this.#options.upstream);
+    this.#serve(ctx, req, res, this.#options.gate.identify(req.headers['proxy-authorization']));
+  }
+
+  #serve(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, identity: Identity): void {
+    const grantHeader = req.headers['grantd-grant'];
+    void serveThroughGate(ctx, req, res, this.#flow, {
+      identity,
+      grantHeader: Array.isArray(grantHeader) ? grantHeader.join(', ') : grantHeader,
+      host: ctx.target.host,
+      secure: ctx.target.secure,
+      path: req.url ?? '/',
+    });
   }
 
   #onInterceptedRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -201,7 +224,7 @@ export class ProxyServer {
       });
       return;
     }
-    forwardRequest(ctx, req, res, this.#options.upstream);
+    this.#serve(ctx, req, res, this.#options.gate.identify(tunnel.proxyAuthorization));
   }
 
   #onInterceptedUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -225,6 +248,14 @@ export class ProxyServer {
     if (!hostMatches(req.headers.host, target)) {
       writeRawError(socket, 'bad_request', id, {
         message: 'The Host header does not match the destination.',
+      });
+      return;
+    }
+    // Upgrades are relayed without injection; asking for a grant on one must
+    // not quietly send the request without its credential.
+    if (req.headers['grantd-grant'] !== undefined) {
+      writeRawError(socket, 'bad_request', id, {
+        message: 'A WebSocket upgrade cannot carry a grant.',
       });
       return;
     }
@@ -270,7 +301,44 @@ export class ProxyServer {
       });
       return;
     }
-    await this.#intercept(socket, head, { id, host: target.host, port: target.port });
+    const proxyAuthorization = req.headers['proxy-authorization'];
+    if (!this.#options.gate.admits(this.#options.gate.identify(proxyAuthorization))) {
+      this.#refuseConnect(socket, id, target);
+      return;
+    }
+    await this.#intercept(socket, head, {
+      id,
+      host: target.host,
+      port: target.port,
+      proxyAuthorization,
+    });
+  }
+
+  /** A CONNECT to an intercepted host without a valid key: 407, audited. */
+  #refuseConnect(socket: Duplex, id: string, target: HostPort): void {
+    this.#log.info(
+      { tunnel: id, host: target.host, status: 407, outcome: 'proxy_auth_required' },
+      'CONNECT refused',
+    );
+    this.#options.audit.record({
+      ts: Date.now(),
+      requestId: id,
+      app: undefined,
+      keyId: undefined,
+      grantId: undefined,
+      provider: undefined,
+      principal: undefined,
+      method: 'CONNECT',
+      host: target.host,
+      path: '',
+      status: 407,
+      outcome: 'proxy_auth_required',
+      refreshed: false,
+      durationMs: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+    });
+    writeRawError(socket, 'proxy_auth_required', id, { headers: PROXY_AUTHENTICATE });
   }
 
   async #intercept(socket: Duplex, head: Buffer, tunnel: TunnelInfo): Promise<void> {

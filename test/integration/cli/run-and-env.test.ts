@@ -16,6 +16,8 @@ beforeAll(async () => {
   // `grantd run` and `grantd env` read the proxy address from the config, so
   // the daemon gets fixed ports here rather than ephemeral ones.
   grantd = await spawnDaemon({
+    // Proxy mechanics only: app keys are covered in test/integration/grants.
+    auth: { required: false },
     listen: `127.0.0.1:${await freePort()}`,
     admin: `127.0.0.1:${await freePort()}`,
     intercept: ['api.grantd.test'],

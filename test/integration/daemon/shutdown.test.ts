@@ -30,6 +30,8 @@ async function setup(graceMs: number) {
     },
   });
   const grantd: ChildDaemon = await spawnDaemon({
+    // Proxy mechanics only: app keys are covered in test/integration/grants.
+    auth: { required: false },
     intercept: ['slow.grantd.test'],
     resolve: { 'slow.grantd.test:443': `127.0.0.1:${upstream.port}` },
     upstream: { ca_file: pki.caPath },

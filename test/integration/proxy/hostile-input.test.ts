@@ -17,6 +17,8 @@ beforeAll(async () => {
   const pki = await createTestPki();
   upstream = await startUpstream(await pki.issue(['api.grantd.test']));
   grantd = await startInProcess({
+    // Proxy mechanics only: app keys are covered in test/integration/grants.
+    auth: { required: false },
     intercept: ['api.grantd.test'],
     resolve: { 'api.grantd.test:443': `127.0.0.1:${upstream.port}` },
     upstream: { ca_file: pki.caPath },

@@ -21,6 +21,8 @@ beforeAll(async () => {
   upstream = await startUpstream(await pki.issue(['api.grantd.test', 'tunnel.grantd.test']));
   plain = await startUpstream();
   grantd = await startInProcess({
+    // Proxy mechanics only: app keys are covered in test/integration/grants.
+    auth: { required: false },
     intercept: ['api.grantd.test'],
     resolve: {
       'api.grantd.test:443': `127.0.0.1:${upstream.port}`,
@@ -70,7 +72,7 @@ describe('CONNECT to an intercepted host', () => {
       '-H',
       'X-Custom-Header: kept as sent',
       '-H',
-      'Grantd-Grant: some-grant',
+      'Grantd-Trace: some-value',
       '-D',
       '-',
       'https://api.grantd.test/echo?q=1',
@@ -225,7 +227,7 @@ describe('absolute-form requests', () => {
       '--proxy-user',
       'user:pw-not-forwarded',
       '-H',
-      'Grantd-Grant: g',
+      'Grantd-Trace: g',
       '-D',
       '-',
       'http://plain.grantd.test/abs?x=1',

@@ -53,6 +53,8 @@ beforeAll(async () => {
     },
   });
   grantd = await spawnDaemon({
+    // Proxy mechanics only: app keys are covered in test/integration/grants.
+    auth: { required: false },
     intercept: ['stream.grantd.test'],
     resolve: { 'stream.grantd.test:443': `127.0.0.1:${upstream.port}` },
     upstream: { ca_file: pki.caPath },

@@ -33,6 +33,8 @@ beforeAll(async () => {
 
   const hosts = ['ok', 'untrusted', 'mismatch', 'closed', 'silent'].map((h) => `${h}.grantd.test`);
   grantd = await startInProcess({
+    // Proxy mechanics only: app keys are covered in test/integration/grants.
+    auth: { required: false },
     intercept: hosts,
     resolve: {
       'ok.grantd.test:443': `127.0.0.1:${trusted.port}`,

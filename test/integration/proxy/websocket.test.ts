@@ -25,6 +25,8 @@ beforeAll(async () => {
     );
   });
   grantd = await startInProcess({
+    // Proxy mechanics only: app keys are covered in test/integration/grants.
+    auth: { required: false },
     intercept: ['ws.grantd.test'],
     resolve: { 'ws.grantd.test:443': `127.0.0.1:${upstream.port}` },
     upstream: { ca_file: pki.caPath },

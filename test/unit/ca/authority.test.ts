@@ -77,7 +77,7 @@ describe('LeafCache', () => {
 
 describe('leaf certificates for IP addresses', () => {
   it('carry an IP subjectAltName that TLS clients accept', async () => {
-    const grantd = await startInProcess({ intercept: ['127.0.0.2'] });
+    const grantd = await startInProcess({ intercept: ['127.0.0.2'], auth: { required: false } });
     try {
       // No upstream is needed: the handshake with grantd's leaf is the test.
       const socket = await connectThrough(grantd.proxyUrl, '127.0.0.2:443', {

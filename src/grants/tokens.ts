@@ -1,0 +1,36 @@
+import { GrantdError } from '../errors.js';
+import type { Provider } from '../providers/registry.js';
+import type { Grant } from '../store/grants.js';
+import type { Vault } from '../vault/vault.js';
+
+/** A credential ready to inject, and whether getting it took a refresh. */
+export interface FreshToken {
+  token: string;
+  refreshed: boolean;
+}
+
+/**
+ * Where the proxy gets the credential for a grant. Static credentials come
+ * straight from the vault (cached there by secret version); OAuth access
+ * tokens are refreshed when near expiry by the OAuth layer that wraps this.
+ */
+export interface TokenSource {
+  tokenFor(grant: Grant, provider: Provider): Promise<FreshToken>;
+}
+
+export class VaultTokenSource implements TokenSource {
+  readonly #vault: Vault;
+
+  constructor(vault: Vault) {
+    this.#vault = vault;
+  }
+
+  async tokenFor(grant: Grant): Promise<FreshToken> {
+    const credential = await this.#vault.get(grant.id, grant.secretVersion);
+    if (!credential) {
+      throw new GrantdError('vault_unavailable', 'The vault holds no credential for this grant.');
+    }
+    const token = credential.kind === 'static' ? credential.token : credential.access_token;
+    return { token, refreshed: false };
+  }
+}
