@@ -74,7 +74,12 @@ function buildParser(argv: string[], setExit: (code: number) => void): Argv<Glob
             default: 'sh' as const,
             describe: 'Syntax to print',
           })
-          .example('eval "$($0 env)"', 'Use grantd from this shell (bash, zsh)')
+          .option('app', { type: 'string', describe: "Put this app's key in the proxy URL" })
+          .option('grant', {
+            type: 'string',
+            describe: 'With --app: name this grant as the proxy user, for apps that send no header',
+          })
+          .example('eval "$($0 env --app billing)"', 'Use grantd from this shell (bash, zsh)')
           .example('$0 env --shell fish | source', 'The same in fish')
           .example('$0 env --shell dotenv > .env', 'For tools that read .env files'),
       async (args) => (await import('./commands/env.js')).env(args),
@@ -84,6 +89,12 @@ function buildParser(argv: string[], setExit: (code: number) => void): Argv<Glob
       'Run a program with the variables of `grantd env` set; exits with its code',
       (y) =>
         y
+          .option('app', { type: 'string', describe: "Put this app's key in the proxy URL" })
+          .option('grant', {
+            type: 'string',
+            describe: 'With --app: name this grant as the proxy user, for apps that send no header',
+          })
+          .example('$0 run --app billing -- python3 post.py', 'A program that holds no token')
           .example('$0 run -- curl https://api.example.com/', 'One command through grantd')
           .example('$0 run -- python3 app.py', 'A whole program'),
       async (args) => setExit(await (await import('./commands/run.js')).run(args)),
@@ -225,6 +236,47 @@ function buildParser(argv: string[], setExit: (code: number) => void): Argv<Glob
           async (args) => (await import('./commands/grant.js')).grantRevoke(args),
         )
         .demandCommand(1, 'Name a subcommand: add, import, list, show or revoke'),
+    )
+    .command(
+      'connect <provider>',
+      'Connect an account in the browser (OAuth); prints the grant id',
+      (y) =>
+        y
+          .positional('provider', { type: 'string', demandOption: true, describe: 'A provider id' })
+          .option('app', {
+            type: 'string',
+            demandOption: true,
+            describe: 'The app that owns the grant',
+          })
+          .option('alias', {
+            type: 'string',
+            describe:
+              'A name for the grant; connecting an existing alias again repairs it in place',
+          })
+          .option('scopes', {
+            type: 'string',
+            describe: "Scopes to ask for, instead of the provider's defaults",
+          })
+          .option('param', {
+            type: 'string',
+            array: true,
+            describe: 'A per-grant value the provider needs, as name=value (e.g. shop=acme)',
+          })
+          .option('no-browser', {
+            type: 'boolean',
+            describe: 'Print the URL instead of opening a browser',
+          })
+          .option('timeout', {
+            type: 'number',
+            default: 300,
+            describe: 'Seconds to wait for the browser',
+          })
+          .example(
+            '$0 connect slack --app bot --alias work',
+            'Opens Slack consent; prints the grant id',
+          )
+          .example('$0 connect github --app ci --no-browser', 'Open the printed URL anywhere'),
+      async (args) => setExit(await (await import('./commands/connect.js')).connect(args)),
     )
     .command(
       'audit',

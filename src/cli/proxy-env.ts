@@ -12,12 +12,19 @@ export type ProxyEnv = [name: string, value: string][];
  * The variables that send a program's HTTP traffic through grantd and make it
  * trust grantd's CA. Makes the CA and trust bundle if the daemon has not yet.
  */
-export async function buildProxyEnv(config: LoadedConfig): Promise<ProxyEnv> {
+export async function buildProxyEnv(
+  config: LoadedConfig,
+  credentials?: { user: string; key: string },
+): Promise<ProxyEnv> {
   mkdirSync(config.home, { recursive: true, mode: 0o700 });
   const authority = await loadOrCreateAuthority(config.home);
   const extraRoots = config.upstream.ca_file ? readRoots(config.upstream.ca_file) : [];
   const bundle = writeTrustBundle(config.home, authority.certPem, extraRoots);
-  const proxyUrl = `http://${formatHostPort(clientAddress(parseHostPort(config.listen) as HostPort))}`;
+  const address = formatHostPort(clientAddress(parseHostPort(config.listen) as HostPort));
+  const userinfo = credentials
+    ? `${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.key)}@`
+    : '';
+  const proxyUrl = `http://${userinfo}${address}`;
   const noProxy = 'localhost,127.0.0.1,::1';
 
   return [

@@ -3,16 +3,14 @@ import { constants } from 'node:os';
 
 import type { ArgumentsCamelCase } from 'yargs';
 
-import type { GlobalArgs } from '../cli.js';
-import { loadConfigForCli } from '../config.js';
 import { EXIT, ExitError } from '../exit.js';
-import { buildProxyEnv } from '../proxy-env.js';
+import { proxyEnvFor, type AppArgs } from './env.js';
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** Runs `-- CMD ARGS…` with grantd's variables; resolves with the child's exit code. */
 export async function run(
-  args: ArgumentsCamelCase<GlobalArgs & { '--'?: (string | number)[] }>,
+  args: ArgumentsCamelCase<AppArgs & { '--'?: (string | number)[] }>,
 ): Promise<number> {
   const command = (args['--'] ?? []).map(String);
   const [file, ...rest] = command;
@@ -22,8 +20,7 @@ export async function run(
       'grantd run: name a program after --, e.g. grantd run -- curl https://example.com/',
     );
   }
-  const config = loadConfigForCli(args.config);
-  const env = { ...process.env, ...Object.fromEntries(await buildProxyEnv(config)) };
+  const env = { ...process.env, ...Object.fromEntries(await proxyEnvFor(args)) };
 
   const child = spawn(file, rest, { env, stdio: 'inherit' });
   const relay = (signal: NodeJS.Signals) => child.kill(signal);

@@ -154,6 +154,55 @@ describe('a grant chosen without a header', () => {
   });
 });
 
+describe('grantd run --app', () => {
+  function runCurl(extra: string[], path: string) {
+    const configPath = join(tempDir(), 'grantd.yaml');
+    writeFileSync(configPath, `listen: 127.0.0.1:${grantd.daemon.proxyAddress.port}\n`);
+    return cli.run([
+      'run',
+      '--config',
+      configPath,
+      '--app',
+      'billing',
+      ...extra,
+      '--',
+      'curl',
+      '-sS',
+      '--max-time',
+      '20',
+      `https://api.openai.com${path}`,
+      ...(extra.length === 0 ? ['-H', 'Grantd-Grant: ai'] : []),
+    ]);
+  }
+
+  it("puts the app's key in the proxy URL, so a program with no token gets one injected", async () => {
+    const result = await runCurl([], '/v1/from-run');
+    // stdout is the fake upstream's echo, which shows what it received.
+    cliOutput.push(result.stderr);
+    expect(JSON.parse(result.stdout)).toMatchObject({ url: '/v1/from-run' });
+    expect(lastSeen().headers.authorization).toBe(`Bearer ${OPENAI_TOKEN}`);
+  });
+
+  it('names the grant as the proxy user with --grant, for programs that send no header', async () => {
+    const result = await runCurl(['--grant', 'ai'], '/v1/from-run-grant');
+    // stdout is the fake upstream's echo, which shows what it received.
+    cliOutput.push(result.stderr);
+    expect(lastSeen().url).toBe('/v1/from-run-grant');
+    expect(lastSeen().headers.authorization).toBe(`Bearer ${OPENAI_TOKEN}`);
+  });
+
+  it('reuses one key per app across runs instead of minting a key each time', async () => {
+    const keys = async () =>
+      (await cli.run(['key', 'list', '--app', 'billing', '--json'])).stdout
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { id: string }).id);
+    const before = await keys();
+    await runCurl([], '/v1/again');
+    expect(await keys()).toEqual(before);
+  });
+});
+
 describe('refusals', () => {
   async function expectRefused(
     run: () => Promise<{ stdout: string }>,
