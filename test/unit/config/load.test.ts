@@ -165,9 +165,10 @@ describe('loadConfig', () => {
   it('parses config.example.yaml from the repository', () => {
     const config = loadConfig({
       file: join(import.meta.dirname, '..', '..', '..', 'config.example.yaml'),
-      env: { ACME_CLIENT_SECRET: 'x', GRANTD_VAULT_KEY: 'y' },
+      env: { ACME_CLIENT_SECRET: 'x', SLACK_CLIENT_SECRET: 's', GRANTD_VAULT_KEY: 'y' },
     });
     expect(config.providers.acme?.hosts).toEqual(['api.acme.test']);
+    expect(config.providers.slack?.client_secret).toBe('s');
   });
 });
 
