@@ -34,17 +34,19 @@ export interface CallInfo {
   path: string;
 }
 
+export interface InjectDecision {
+  kind: 'inject';
+  grant: Grant;
+  provider: Provider;
+  inject: InjectSpec;
+  token: string;
+  refreshed: boolean;
+}
+
 export type Decision =
   | { kind: 'pass' }
   | { kind: 'refuse'; code: ErrorCode; message?: string; grant?: Grant }
-  | {
-      kind: 'inject';
-      grant: Grant;
-      provider: Provider;
-      inject: InjectSpec;
-      token: string;
-      refreshed: boolean;
-    };
+  | InjectDecision;
 
 type ChosenBy = 'header' | 'user' | 'route';
 
@@ -95,6 +97,21 @@ export class GrantGate {
   /** Whether a CONNECT to an intercepted host may go ahead with this identity. */
   admits(identity: Identity): boolean {
     return identity.caller !== undefined || (!this.#authRequired && !identity.presented);
+  }
+
+  /**
+   * A token to retry with after the upstream rejected `decision.token` with a
+   * 401, or undefined when the grant cannot refresh (a static key, no
+   * refresh token). Another request's refresh in the meantime counts.
+   */
+  async tokenAfter401(decision: InjectDecision): Promise<string | undefined> {
+    if (!this.#tokens.forceRefresh) return undefined;
+    const fresh = await this.#tokens.forceRefresh(
+      decision.grant,
+      decision.provider,
+      decision.token,
+    );
+    return fresh?.token;
   }
 
   async decide(call: CallInfo): Promise<Decision> {

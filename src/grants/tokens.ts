@@ -16,6 +16,15 @@ export interface FreshToken {
  */
 export interface TokenSource {
   tokenFor(grant: Grant, provider: Provider): Promise<FreshToken>;
+  /**
+   * After the upstream rejected `rejected` with a 401: a refreshed token, or
+   * undefined when the grant cannot refresh. Absent for sources that never can.
+   */
+  forceRefresh?(
+    grant: Grant,
+    provider: Provider,
+    rejected: string,
+  ): Promise<FreshToken | undefined>;
 }
 
 export class VaultTokenSource implements TokenSource {

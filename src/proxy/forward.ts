@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 
 import type { ErrorCode } from '../errors.js';
@@ -19,9 +19,17 @@ export interface Finished {
   durationMs: number;
 }
 
+type Rewrite = (headers: string[], path: string) => { headers: string[]; path: string };
+
 export interface ForwardOptions {
   /** Rewrites the forwardable headers and the path: where a credential goes in. */
-  rewrite?: (headers: string[], path: string) => { headers: string[]; path: string };
+  rewrite?: Rewrite;
+  /**
+   * Asked once when the upstream answers 401 to a replayable request: a new
+   * rewrite (a refreshed credential) sends the request again, undefined
+   * relays the 401 as it is.
+   */
+  retryUnauthorized?: () => Promise<Rewrite | undefined>;
   /**
    * Runs when the upstream's response head arrives, before it is relayed.
    * Returning an error code answers with that error instead.
@@ -30,9 +38,13 @@ export interface ForwardOptions {
   onFinished?: (finished: Finished) => void;
 }
 
+/** Bodies up to this size are buffered so a 401 can be retried; larger ones stream. */
+export const REPLAY_LIMIT_BYTES = 1_048_576;
+
 /**
  * Sends a client's request to its upstream and streams the answer back. Both
- * bodies flow through with backpressure; neither is ever held whole.
+ * bodies flow through with backpressure; neither is ever held whole, except a
+ * small request body kept for one retry after a 401.
  */
 export function forwardRequest(
   ctx: RequestContext,
@@ -45,13 +57,64 @@ export function forwardRequest(
   let status = 0;
   let bytesIn = 0;
   let bytesOut = 0;
+  let current: ClientRequest | undefined;
 
-  let headers = forwardableRequestHeaders(req.rawHeaders);
-  let path = req.url ?? '/';
-  if (options.rewrite) ({ headers, path } = options.rewrite(headers, path));
-  const upstreamReq = upstream.request(ctx.target, { method: ctx.method, path, headers });
+  const send = (rewrite: Rewrite | undefined, body: Buffer | undefined, retry: boolean) => {
+    let headers = forwardableRequestHeaders(req.rawHeaders);
+    let path = req.url ?? '/';
+    if (rewrite) ({ headers, path } = rewrite(headers, path));
+    const upstreamReq = upstream.request(ctx.target, { method: ctx.method, path, headers });
+    current = upstreamReq;
 
-  upstreamReq.once('response', (upstreamRes) => {
+    upstreamReq.once('response', (upstreamRes) => {
+      if (retry && upstreamRes.statusCode === 401 && options.retryUnauthorized) {
+        void retryAfter401(upstreamRes, options.retryUnauthorized, body);
+        return;
+      }
+      relay(upstreamRes);
+    });
+    upstreamReq.once('error', (error) => onUpstreamError(error));
+
+    if (body === undefined) {
+      req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
+      pipeline(req, upstreamReq, (error) => {
+        if (error && !upstreamReq.destroyed) upstreamReq.destroy(error);
+      });
+    } else {
+      bytesIn = body.length;
+      upstreamReq.end(body);
+    }
+  };
+
+  const retryAfter401 = async (
+    first: IncomingMessage,
+    ask: () => Promise<Rewrite | undefined>,
+    body: Buffer | undefined,
+  ) => {
+    // The 401 waits, unread, while a refresh is tried; it is relayed if none comes.
+    first.pause();
+    let rewrite: Rewrite | undefined;
+    try {
+      rewrite = await ask();
+    } catch (error) {
+      ctx.log.warn({ err: error, reqId: ctx.id }, 'refresh after a 401 failed; relaying the 401');
+    }
+    if (res.destroyed) {
+      first.destroy();
+      return;
+    }
+    if (!rewrite) {
+      first.resume();
+      relay(first);
+      return;
+    }
+    // Drained rather than destroyed, so the pooled connection is reused.
+    first.resume();
+    ctx.log.debug({ reqId: ctx.id }, 'upstream answered 401; retrying once with a new token');
+    send(rewrite, body, false);
+  };
+
+  const relay = (upstreamRes: IncomingMessage) => {
     status = upstreamRes.statusCode ?? 502;
     const refusal = options.beforeRespond?.(status);
     if (refusal) {
@@ -74,9 +137,9 @@ export function forwardRequest(
       outcome ??= res.destroyed && !upstreamRes.destroyed ? 'client_aborted' : 'upstream_reset';
       ctx.log.warn({ err: error, reqId: ctx.id }, 'response stream ended early');
     });
-  });
+  };
 
-  upstreamReq.once('error', (error) => {
+  const onUpstreamError = (error: Error) => {
     if (res.headersSent) {
       outcome ??= 'upstream_reset';
       res.destroy();
@@ -90,19 +153,14 @@ export function forwardRequest(
       'upstream failed',
     );
     if (!res.destroyed) sendError(res, code, ctx.id);
-  });
-
-  req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
-  pipeline(req, upstreamReq, (error) => {
-    if (error && !upstreamReq.destroyed) upstreamReq.destroy(error);
-  });
+  };
 
   res.once('close', () => {
     if (res.writableFinished) {
       outcome ??= 'ok';
     } else {
       outcome ??= 'client_aborted';
-      upstreamReq.destroy();
+      current?.destroy();
     }
     const finished = {
       status: res.headersSent ? res.statusCode : status,
@@ -114,6 +172,34 @@ export function forwardRequest(
     logFinished(ctx, finished);
     options.onFinished?.(finished);
   });
+
+  if (!options.retryUnauthorized || !isReplayable(req)) {
+    send(options.rewrite, undefined, false);
+    return;
+  }
+  void readSmallBody(req).then(
+    (body) => {
+      if (!res.destroyed) send(options.rewrite, body, true);
+    },
+    () => res.destroy(),
+  );
+}
+
+/**
+ * Whether the request can be sent twice: no body, or a declared length small
+ * enough to buffer. A chunked body of unknown length streams and is never
+ * retried.
+ */
+function isReplayable(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const length = Number(req.headers['content-length'] ?? '0');
+  return Number.isInteger(length) && length <= REPLAY_LIMIT_BYTES;
+}
+
+async function readSmallBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 /** One line per proxied request, at info, with nothing secret in it. */

@@ -67,6 +67,12 @@ export async function serveThroughGate(
   const { inject, token } = decision;
   forwardRequest(ctx, req, res, deps.upstream, {
     rewrite: (headers, path) => applyInjection(headers, path, inject, token),
+    retryUnauthorized: async () => {
+      const fresh = await deps.gate.tokenAfter401(decision);
+      if (fresh === undefined) return undefined;
+      base.refreshed = true;
+      return (headers, path) => applyInjection(headers, path, inject, fresh);
+    },
     beforeRespond: deps.auditRequired
       ? (status) =>
           commit(deps, ctx, { ...base, status, outcome: 'ok' }) ? undefined : 'audit_unavailable'
