@@ -1,4 +1,5 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'node:http';
 
 import type { ArgumentsCamelCase } from 'yargs';
@@ -6,6 +7,10 @@ import type { ArgumentsCamelCase } from 'yargs';
 import { authorityPaths, readAuthorityCertificate } from '../../ca/authority.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { ConfigError } from '../../errors.js';
+import { DATABASE_FILE } from '../../store/database.js';
+import { Store } from '../../store/store.js';
+import { Vault } from '../../vault/vault.js';
+import { cliLogger } from '../context.js';
 import { parseHostPort, type HostPort } from '../../util/hosts.js';
 import type { GlobalArgs } from '../cli.js';
 import { EXIT } from '../exit.js';
@@ -37,6 +42,7 @@ export async function doctor(
   if (config) {
     findings.push(checkDataFolder(config.home));
     findings.push(checkAuthority(config.home));
+    findings.push(...(await checkStoreAndVault(config)));
     findings.push(await checkDaemon(config));
   }
 
@@ -108,6 +114,64 @@ function checkAuthority(home: string): Finding {
     };
   }
   return { check: 'ca', status: 'ok', detail: `${paths.cert} SHA-256 ${cert.fingerprint256}` };
+}
+
+/** The store opens and migrates; the vault opens and can decrypt every grant's secret. */
+async function checkStoreAndVault(config: LoadedConfig): Promise<Finding[]> {
+  let store: Store;
+  try {
+    store = Store.open(config.home);
+  } catch (error) {
+    return [
+      {
+        check: 'store',
+        status: 'fail',
+        detail: `cannot open ${join(config.home, DATABASE_FILE)}: ${(error as Error).message}`,
+        fix: 'check the file permissions and free disk space in the data folder',
+      },
+    ];
+  }
+  try {
+    const findings: Finding[] = [];
+    const grants = store.grants.list();
+    const apps = store.apps.list().length;
+    const keys = store.keys.list().filter((key) => key.revokedAt === undefined).length;
+    const stale = grants.filter((grant) => grant.status === 'needs_reauth');
+    findings.push({
+      check: 'store',
+      status: stale.length > 0 ? 'warn' : 'ok',
+      detail: `${apps} apps, ${keys} active keys, ${grants.length} grants`,
+      ...(stale.length > 0
+        ? {
+            fix: `connect again: ${stale.map((g) => `grantd connect ${g.provider} --app ${g.appName} --alias ${g.alias ?? '…'}`).join('; ')}`,
+          }
+        : {}),
+    });
+
+    const logger = cliLogger();
+    const vault = await Vault.open(config, { logger });
+    let unreadable = 0;
+    for (const grant of grants) {
+      try {
+        if (!(await vault.get(grant.id, grant.secretVersion))) unreadable += 1;
+      } catch {
+        unreadable += 1;
+      }
+    }
+    findings.push({
+      check: 'vault',
+      status: unreadable > 0 ? 'fail' : 'ok',
+      detail: `${vault.kind}: ${vault.reason}${unreadable > 0 ? `; ${unreadable} grants' secrets cannot be read` : ''}`,
+      ...(unreadable > 0
+        ? { fix: 'check vault.key (file) or unlock the keychain; see the log line above' }
+        : {}),
+    });
+    return findings;
+  } catch (error) {
+    return [{ check: 'vault', status: 'fail', detail: (error as Error).message }];
+  } finally {
+    store.close();
+  }
 }
 
 async function checkDaemon(config: LoadedConfig): Promise<Finding> {
