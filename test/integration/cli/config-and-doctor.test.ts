@@ -78,6 +78,8 @@ describe('grantd doctor in a broken setup', () => {
       ['config', 'ok'],
       ['data', 'ok'],
       ['ca', 'fail'],
+      ['store', 'ok'],
+      ['vault', 'ok'],
       ['daemon', 'warn'],
     ]);
   });
