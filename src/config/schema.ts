@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { injectSpecSchema } from '../providers/schema.js';
+import { isNetwork } from '../proxy/egress-guard.js';
 import { canonicalHost, parseHostPort } from '../util/hosts.js';
 
 const hostPort = (what: string) =>
@@ -67,6 +68,18 @@ export const configSchema = z.strictObject({
     .record(hostPort('the overridden host'), hostPort('the address to use instead'))
     .default({}),
   intercept: z.array(hostName).default([]),
+  egress: z
+    .strictObject({
+      /**
+       * Networks (CIDR) or addresses a credential may go to although they are
+       * private or loopback: local development APIs. Metadata addresses stay
+       * refused.
+       */
+      allow: z
+        .array(z.string().refine(isNetwork, { message: 'expected an address or CIDR network' }))
+        .default([]),
+    })
+    .prefault({}),
   providers: z
     .record(
       z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _'),

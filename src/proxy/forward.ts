@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 
-import type { ErrorCode } from '../errors.js';
+import { statusFor, type ErrorCode } from '../errors.js';
 import { elapsedMs, type RequestContext } from './context.js';
 import { forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
 import { REQUEST_ID_HEADER, sendError } from './respond.js';
@@ -36,6 +36,8 @@ export interface ForwardOptions {
    */
   beforeRespond?: (status: number) => ErrorCode | undefined;
   onFinished?: (finished: Finished) => void;
+  /** The request carries a credential: the egress guard decides where it may go. */
+  guarded?: boolean;
 }
 
 /** Bodies up to this size are buffered so a 401 can be retried; larger ones stream. */
@@ -63,7 +65,16 @@ export function forwardRequest(
     let headers = forwardableRequestHeaders(req.rawHeaders);
     let path = req.url ?? '/';
     if (rewrite) ({ headers, path } = rewrite(headers, path));
-    const upstreamReq = upstream.request(ctx.target, { method: ctx.method, path, headers });
+    const refused = options.guarded ? upstream.refusal(ctx.target) : undefined;
+    if (refused) {
+      onUpstreamError(refused);
+      return;
+    }
+    const upstreamReq = upstream.request(
+      ctx.target,
+      { method: ctx.method, path, headers },
+      { guarded: options.guarded === true },
+    );
     current = upstreamReq;
 
     upstreamReq.once('response', (upstreamRes) => {
@@ -147,8 +158,9 @@ export function forwardRequest(
     }
     const code = classifyUpstreamError(error);
     outcome = code;
-    status = res.destroyed ? 0 : 502;
-    ctx.log.error(
+    status = res.destroyed ? 0 : statusFor(code);
+    // A refused destination is a policy answer, not a failure of grantd's.
+    ctx.log[code === 'destination_refused' ? 'warn' : 'error'](
       { err: error, reqId: ctx.id, host: ctx.target.host, outcome: code },
       'upstream failed',
     );

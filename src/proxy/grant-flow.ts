@@ -66,6 +66,7 @@ export async function serveThroughGate(
 
   const { inject, token } = decision;
   forwardRequest(ctx, req, res, deps.upstream, {
+    guarded: true,
     rewrite: (headers, path) => applyInjection(headers, path, inject, token),
     retryUnauthorized: async () => {
       const fresh = await deps.gate.tokenAfter401(decision);

@@ -5,6 +5,7 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import type { lookup as dnsLookup } from 'node:dns';
 import { isIP, type Socket } from 'node:net';
 import {
   checkServerIdentity,
@@ -17,6 +18,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { readRoots, systemRoots } from '../ca/trust.js';
 import type { ErrorCode } from '../errors.js';
 import type { HostPort } from '../util/hosts.js';
+import { destinationRefused, EgressGuard } from './egress-guard.js';
 
 /** Where a request goes, as the client named it. */
 export interface UpstreamTarget {
@@ -43,10 +45,18 @@ export class Upstream {
   readonly #secureContext: SecureContext;
   readonly #httpsAgent: HttpsAgent;
   readonly #httpAgent: HttpAgent;
+  // Requests that carry a credential get their own pool, whose sockets were
+  // all opened to addresses the egress guard checked: a socket opened for a
+  // plain pass-through request is never reused to send a token.
+  readonly #guardedAgent: HttpsAgent;
+  readonly #guard: EgressGuard;
+  readonly #guardedLookup: ReturnType<EgressGuard['lookup']>;
+  readonly #resolvedHosts: ReadonlySet<string>;
   readonly #timeoutMs: number;
   readonly #connectTimeoutMs: number;
 
-  constructor(config: LoadedConfig) {
+  /** `resolve` replaces the system resolver behind the egress guard (tests). */
+  constructor(config: LoadedConfig, options: { resolve?: typeof dnsLookup } = {}) {
     const roots = systemRoots();
     if (config.upstream.ca_file) roots.push(...readRoots(config.upstream.ca_file));
     this.#secureContext = createSecureContext({ ca: roots, minVersion: 'TLSv1.2' });
@@ -64,6 +74,27 @@ export class Upstream {
     };
     this.#httpsAgent = new HttpsAgent(poolOptions);
     this.#httpAgent = new HttpAgent(poolOptions);
+    this.#guardedAgent = new HttpsAgent(poolOptions);
+    this.#guard = new EgressGuard(config.egress.allow, options.resolve);
+    this.#guardedLookup = this.#guard.lookup();
+    this.#resolvedHosts = new Set(config.resolveMap.keys());
+  }
+
+  /**
+   * Why a credential must not go to this target, checked before connecting:
+   * an IP literal or a `resolve:` address that the egress guard refuses.
+   * Names are checked at DNS time by the guarded lookup instead.
+   */
+  refusal(target: Pick<UpstreamTarget, 'host' | 'port'>): NodeJS.ErrnoException | undefined {
+    const address = this.connectAddress(target);
+    if (isIP(address.host) === 0) return undefined;
+    const verdict = this.#guard.judge(address.host);
+    if (verdict === 'ok') return undefined;
+    // A `resolve:` entry is the user's explicit choice, except for metadata.
+    if (verdict === 'private' && this.#resolvedHosts.has(`${target.host}:${target.port}`)) {
+      return undefined;
+    }
+    return destinationRefused(target.host, verdict);
   }
 
   /** The address to connect to for a target: a `resolve:` entry, or the target itself. */
@@ -75,7 +106,11 @@ export class Upstream {
    * Starts a request upstream. Errors and timeouts arrive as the request's
    * 'error' event, with `code` set for timeouts to `GRANTD_UPSTREAM_TIMEOUT`.
    */
-  request(target: UpstreamTarget, req: UpstreamRequest): ClientRequest {
+  request(
+    target: UpstreamTarget,
+    req: UpstreamRequest,
+    options: { guarded?: boolean } = {},
+  ): ClientRequest {
     const address = this.connectAddress(target);
     const common = {
       host: address.host,
@@ -91,12 +126,14 @@ export class Upstream {
     const client = target.secure
       ? httpsRequest({
           ...common,
-          agent: this.#httpsAgent,
+          ...(options.guarded
+            ? { agent: this.#guardedAgent, lookup: this.#guardedLookup }
+            : { agent: this.#httpsAgent }),
           secureContext: this.#secureContext,
           servername: isIP(target.host) ? '' : target.host,
           checkServerIdentity: (_address: string, cert: PeerCertificate) =>
             checkServerIdentity(target.host, cert),
-        } as RequestOptions)
+        } as unknown as RequestOptions)
       : httpRequest({ ...common, agent: this.#httpAgent });
     this.#armTimeouts(client, target.secure);
     return client;
@@ -106,6 +143,7 @@ export class Upstream {
   close(): void {
     this.#httpsAgent.destroy();
     this.#httpAgent.destroy();
+    this.#guardedAgent.destroy();
   }
 
   #armTimeouts(client: ClientRequest, secure: boolean): void {
@@ -152,6 +190,7 @@ const TLS_VERIFY_CODES = new Set([
 export function classifyUpstreamError(error: unknown): ErrorCode {
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (code === 'GRANTD_UPSTREAM_TIMEOUT') return 'upstream_timeout';
+  if (code === 'GRANTD_DESTINATION_REFUSED') return 'destination_refused';
   if (TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
     return 'upstream_tls_error';
   }

@@ -41,11 +41,17 @@ export interface InProcessDaemon {
   logs: Record<string, unknown>[];
   /** Every log line as written, for leak checks. */
   rawLogs: string[];
+  /** The daemon's config written as YAML, for `grantd --config`. */
+  configPath: string;
   close(): Promise<void>;
 }
 
 export async function startInProcess(overrides: ConfigInput = {}): Promise<InProcessDaemon> {
-  const config = buildConfig(testConfig(overrides), { env: {} });
+  const input = testConfig(overrides);
+  const config = buildConfig(input, { env: {} });
+  // The same config as a file, for CLI commands run against this daemon.
+  const configPath = join(tempDir(), 'grantd.yaml');
+  writeFileSync(configPath, stringify(input));
   const rawLogs: string[] = [];
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -67,6 +73,7 @@ export async function startInProcess(overrides: ConfigInput = {}): Promise<InPro
     adminUrl: `http://127.0.0.1:${daemon.adminAddress.port}`,
     logs,
     rawLogs,
+    configPath,
     close: () => daemon.close(0),
   };
 }

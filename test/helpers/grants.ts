@@ -6,8 +6,8 @@ import { runCli } from './daemon.js';
  * Drives the real CLI against a data folder, as a user in another terminal
  * would while the daemon runs. Fails the test on a non-zero exit.
  */
-export function cliFor(home: string) {
-  const env = { GRANTD_HOME: home, GRANTD_CONFIG: '' };
+export function cliFor(home: string, configPath = '') {
+  const env = { GRANTD_HOME: home, GRANTD_CONFIG: configPath };
   const run = async (args: string[], input?: string) => {
     const result = await runCli(args, { env, input });
     expect(result.code, `grantd ${args.join(' ')}: ${result.stderr}`).toBe(0);
