@@ -57,13 +57,11 @@ export function embeddedIPv4(address: string): string | undefined {
 function expandIPv6(address: string): number[] | undefined {
   if (isIP(address) !== 6) return undefined;
   let text = address.toLowerCase();
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (dotted) {
-    const [a, b, c, d] = (dotted[1] as string).split('.').map(Number) as number[];
-    text = text.replace(
-      dotted[1] as string,
-      `${(((a as number) << 8) | (b as number)).toString(16)}:${(((c as number) << 8) | (d as number)).toString(16)}`,
-    );
+    const [a, b, c, d] = dotted.slice(1, 5).map(Number) as [number, number, number, number];
+    const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+    text = `${text.slice(0, dotted.index)}${hex(a, b)}:${hex(c, d)}`;
   }
   const [head, tail] = text.split('::') as [string, string | undefined];
   const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));

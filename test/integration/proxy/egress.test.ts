@@ -1,5 +1,6 @@
-import { lookup as dnsLookup } from 'node:dns';
+import type { lookup as dnsLookup } from 'node:dns';
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
@@ -131,7 +132,7 @@ describe('DNS rebinding', () => {
         { guarded: true },
       );
       req.end();
-      const [res] = (await once(req, 'response')) as [import('node:http').IncomingMessage];
+      const [res] = (await once(req, 'response')) as [IncomingMessage];
       res.resume();
       await once(res, 'end');
       // One lookup decided the connection: had the socket layer asked DNS
