@@ -83,7 +83,11 @@ export async function connectThrough(
   tls: { ca: string[]; servername: string; identity?: string },
 ): Promise<TLSSocket> {
   const socket = await rawConnection(proxyUrl);
-  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  const url = new URL(proxyUrl);
+  const credentials = url.username
+    ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}\r\n`
+    : '';
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${credentials}\r\n`);
   const head = await readUntil(socket, '\r\n\r\n');
   if (!head.startsWith('HTTP/1.1 200')) throw new Error(`CONNECT failed: ${head}`);
   const identity = tls.identity ?? tls.servername;
