@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { HostPort } from '../util/hosts.js';
 
+export type MetricsRenderer = () => Promise<{ contentType: string; text: string }>;
+
 /** One readiness condition: a name for the report and a check that throws or returns false. */
 export interface ReadinessCheck {
   name: string;
@@ -20,9 +22,21 @@ export class AdminServer {
   readonly #checks: ReadinessCheck[];
   readonly #log: Logger;
 
-  constructor({ checks, logger }: { checks: ReadinessCheck[]; logger: Logger }) {
+  readonly #metrics: MetricsRenderer | undefined;
+
+  constructor({
+    checks,
+    logger,
+    metrics,
+  }: {
+    checks: ReadinessCheck[];
+    logger: Logger;
+    /** Renders `/metrics` in the Prometheus text format. */
+    metrics?: MetricsRenderer;
+  }) {
     this.#checks = checks;
     this.#log = logger;
+    this.#metrics = metrics;
     this.#server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) =>
       this.#handle(req, res),
     );
@@ -51,7 +65,19 @@ export class AdminServer {
     }
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') return this.#ready(res);
+    if (path === '/metrics' && this.#metrics) return void this.#serveMetrics(res, this.#metrics);
     json(res, 404, { error: { code: 'not_found', message: `No route ${path}.` } });
+  }
+
+  async #serveMetrics(res: ServerResponse, render: MetricsRenderer): Promise<void> {
+    try {
+      const { contentType, text } = await render();
+      res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+      res.end(text);
+    } catch (error) {
+      this.#log.error({ err: error }, 'metrics could not be rendered');
+      json(res, 500, { error: { code: 'internal_error', message: 'Metrics failed.' } });
+    }
   }
 
   #ready(res: ServerResponse): void {

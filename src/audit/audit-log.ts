@@ -36,6 +36,7 @@ export class AuditLog {
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
   #dropped = 0;
+  #droppedTotal = 0;
   #written = 0;
 
   constructor(db: Database, logger: Logger, options: AuditLogOptions = {}) {
@@ -70,6 +71,7 @@ export class AuditLog {
     if (this.#pending.length > this.#maxPending) {
       this.#pending.shift();
       this.#dropped += 1;
+      this.#droppedTotal += 1;
     }
     if (this.#pending.length >= this.#batchSize) {
       this.flush();
@@ -117,9 +119,14 @@ export class AuditLog {
     return true;
   }
 
-  /** Rows committed since start, and rows still waiting. */
-  get stats(): { written: number; pending: number } {
-    return { written: this.#written, pending: this.#pending.length };
+  /** Rows committed and dropped since start, and rows still waiting. */
+  get stats(): { written: number; pending: number; dropped: number } {
+    return { written: this.#written, pending: this.#pending.length, dropped: this.#droppedTotal };
+  }
+
+  /** False while the database refuses audit writes: readiness reports it. */
+  get healthy(): boolean {
+    return !this.#failing;
   }
 
   /** Deletes rows older than `days`; returns how many went. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { UpstreamTarget } from './upstream.js';
 
 /** What grantd knows about one proxied request while it is in flight. */
@@ -13,6 +14,7 @@ export interface RequestContext {
   log: Logger;
   /** Names (never secrets) added to the request's log line: app, grant, provider. */
   logFields?: Record<string, string | undefined>;
+  metrics?: Metrics | undefined;
 }
 
 /** What a CONNECT established, attached to the TLS socket grantd serves inside it. */

@@ -127,6 +127,10 @@ export function forwardRequest(
 
   const relay = (upstreamRes: IncomingMessage) => {
     status = upstreamRes.statusCode ?? 502;
+    ctx.metrics?.upstreamSeconds.observe(
+      { provider: ctx.logFields?.provider ?? 'none' },
+      elapsedMs(ctx.startedAt) / 1000,
+    );
     const refusal = options.beforeRespond?.(status);
     if (refusal) {
       outcome = refusal;
@@ -216,6 +220,12 @@ async function readSmallBody(req: IncomingMessage): Promise<Buffer> {
 
 /** One line per proxied request, at info, with nothing secret in it. */
 export function logFinished(ctx: RequestContext, finished: Finished): void {
+  ctx.metrics?.observe(
+    ctx.logFields?.provider,
+    finished.outcome,
+    finished.status,
+    finished.durationMs,
+  );
   ctx.log.info(
     {
       reqId: ctx.id,

@@ -48,6 +48,7 @@ export async function serveThroughGate(
   ctx.logFields = { app: base.app, grant: base.grantId, provider: base.provider };
 
   if (decision.kind === 'refuse') {
+    if (decision.code === 'vault_unavailable') ctx.metrics?.vaultErrors.inc();
     let code: ErrorCode = decision.code;
     let message = decision.message;
     if (deps.auditRequired && !commit(deps, ctx, { ...base, status: 0, outcome: code })) {

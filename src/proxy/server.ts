@@ -9,6 +9,7 @@ import type { LeafCache } from '../ca/leaf-cache.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { GrantGate, Identity } from '../grants/gate.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { canonicalHost, parseHostPort, type HostPort } from '../util/hosts.js';
 import { newRequestId } from '../util/ids.js';
 import { stripQuery, type RequestContext, type TunnelInfo } from './context.js';
@@ -32,6 +33,7 @@ export interface ProxyServerOptions {
   interception: Interception;
   gate: GrantGate;
   audit: AuditLog;
+  metrics?: Metrics;
 }
 
 /**
@@ -167,6 +169,7 @@ export class ProxyServer {
       method: req.method ?? 'GET',
       pathForLog: stripQuery(path),
       log: this.#log,
+      metrics: this.#options.metrics,
     };
   }
 
@@ -290,6 +293,7 @@ export class ProxyServer {
 
     const { config, upstream, interception } = this.#options;
     if (!interception.covers(target.host)) {
+      this.#countTunnel(socket, 'blind');
       await openBlindTunnel(socket, {
         id,
         target: { ...target, secure: false },
@@ -312,6 +316,13 @@ export class ProxyServer {
       port: target.port,
       proxyAuthorization,
     });
+  }
+
+  #countTunnel(socket: Duplex, kind: 'blind' | 'intercepted'): void {
+    const gauge = this.#options.metrics?.openTunnels;
+    if (!gauge) return;
+    gauge.inc({ kind });
+    socket.once('close', () => gauge.dec({ kind }));
   }
 
   /** A CONNECT to an intercepted host without a valid key: 407, audited. */
@@ -353,6 +364,7 @@ export class ProxyServer {
       ALPNProtocols: ['http/1.1'],
     });
     tlsSocket[TUNNEL] = tunnel;
+    this.#countTunnel(tlsSocket, 'intercepted');
     const handshakeTimer = setTimeout(
       () => tlsSocket.destroy(),
       this.#options.config.limits.tls_handshake_timeout_ms,
