@@ -262,9 +262,10 @@ function buildParser(argv: string[], setExit: (code: number) => void): Argv<Glob
             array: true,
             describe: 'A per-grant value the provider needs, as name=value (e.g. shop=acme)',
           })
-          .option('no-browser', {
+          .option('browser', {
             type: 'boolean',
-            describe: 'Print the URL instead of opening a browser',
+            default: true,
+            describe: 'Open a browser; --no-browser prints the URL instead',
           })
           .option('timeout', {
             type: 'number',

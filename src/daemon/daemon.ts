@@ -8,11 +8,13 @@ import { LeafCache } from '../ca/leaf-cache.js';
 import { readRoots, writeTrustBundle } from '../ca/trust.js';
 import type { LoadedConfig } from '../config/load.js';
 import { GrantGate } from '../grants/gate.js';
-import { VaultTokenSource } from '../grants/tokens.js';
+import { OAuthTokenSource } from '../oauth/refresher.js';
+import { TokenClient } from '../oauth/token-client.js';
 import type { Logger } from '../log/logger.js';
 import { ProviderRegistry } from '../providers/registry.js';
 import { Store } from '../store/store.js';
 import { Vault } from '../vault/vault.js';
+import { Metrics } from '../metrics/metrics.js';
 import { Interception } from '../proxy/interception.js';
 import { ProxyServer } from '../proxy/server.js';
 import { Upstream } from '../proxy/upstream.js';
@@ -61,27 +63,38 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
   ).unref();
 
   const interception = new Interception(config, { providers, store });
-  const gate = new GrantGate({
-    config,
+  // One pool of upstream connections; token endpoints are called with the same
+  // trust, `resolve:` and egress guard as proxied traffic.
+  const upstream = new Upstream(config);
+  const tokens = new OAuthTokenSource({
+    vault,
     store,
-    providers,
-    tokens: new VaultTokenSource(vault),
+    client: new TokenClient(upstream),
+    logger,
   });
+  const gate = new GrantGate({ config, store, providers, tokens });
+  const leafCache = new LeafCache(authority);
+  const metrics = new Metrics({ leafCache, audit });
   const proxy = new ProxyServer({
     config,
     logger,
-    leafCache: new LeafCache(authority),
-    upstream: new Upstream(config),
+    metrics,
+    leafCache,
+    upstream,
     interception,
     gate,
     audit,
   });
   const admin = new AdminServer({
     logger,
+    metrics: async () => ({
+      contentType: metrics.registry.contentType,
+      text: await metrics.registry.metrics(),
+    }),
     checks: [
       { name: 'ca', check: () => authority.certPem.length > 0 },
       { name: 'proxy_listener', check: () => proxy.listening },
-      { name: 'store', check: () => store.db.open },
+      { name: 'store', check: () => store.db.open && audit.healthy },
     ],
   });
 

@@ -10,9 +10,10 @@ export interface FreshToken {
 }
 
 /**
- * Where the proxy gets the credential for a grant. Static credentials come
- * straight from the vault (cached there by secret version); OAuth access
- * tokens are refreshed when near expiry by the OAuth layer that wraps this.
+ * Where the proxy gets the credential for a grant. The daemon uses
+ * OAuthTokenSource (src/oauth/refresher.ts): static credentials straight from
+ * the vault (cached there by secret version), OAuth access tokens refreshed
+ * when near expiry. VaultTokenSource below never refreshes.
  */
 export interface TokenSource {
   tokenFor(grant: Grant, provider: Provider): Promise<FreshToken>;
@@ -27,6 +28,7 @@ export interface TokenSource {
   ): Promise<FreshToken | undefined>;
 }
 
+/** Reads credentials from the vault as they are; for tools that must not call providers. */
 export class VaultTokenSource implements TokenSource {
   readonly #vault: Vault;
 

@@ -448,7 +448,9 @@ export const BUILTIN_PROVIDERS: readonly ProviderSpecInput[] = [
       pkce: 'supported',
       principal: {
         from: 'userinfo',
-        url: 'https://api.linear.app/graphql?query=%7Bviewer%7Bemail%7D%7D',
+        url: 'https://api.linear.app/graphql',
+        method: 'POST',
+        body: '{"query":"{ viewer { email } }"}',
         path: 'data.viewer.email',
       },
     },
@@ -721,9 +723,10 @@ export const BUILTIN_PROVIDERS: readonly ProviderSpecInput[] = [
         url: 'https://accounts.platform.intuit.com/v1/openid_connect/userinfo',
         path: 'email',
       },
+      keep_callback_params: ['realmId'],
     },
     notes:
-      'API paths need the company realmId, which arrives on the redirect, not in the token response.',
+      'API paths need the company realmId; it arrives on the redirect and grant show lists it under params.',
   },
   {
     id: 'reddit',
@@ -841,6 +844,8 @@ export const BUILTIN_PROVIDERS: readonly ProviderSpecInput[] = [
       scope_param: 'user_scope',
       pkce: 'none',
       token_path: 'authed_user.access_token',
+      refresh_token_path: 'authed_user.refresh_token',
+      expires_in_path: 'authed_user.expires_in',
       principal: { from: 'token_response', path: 'authed_user.id' },
     },
     notes: 'Acts as the installing user; tokens refresh only when token rotation is turned on.',

@@ -76,8 +76,9 @@ export { matchesHost };
 type ConfiguredProvider = Config['providers'][string];
 
 function withOverrides(spec: ProviderSpec, entry: ConfiguredProvider): ProviderSpec {
-  if (!spec.oauth || !entry.scopes) return spec;
-  return { ...spec, oauth: { ...spec.oauth, scopes: entry.scopes } };
+  const out = entry.refresh_margin_s ? { ...spec, refresh_margin_s: entry.refresh_margin_s } : spec;
+  if (!out.oauth || !entry.scopes) return out;
+  return { ...out, oauth: { ...out.oauth, scopes: entry.scopes } };
 }
 
 function customSpec(id: string, entry: ConfiguredProvider): ProviderSpec {
@@ -96,6 +97,7 @@ function customSpec(id: string, entry: ConfiguredProvider): ProviderSpec {
     hosts: entry.hosts,
     inject: entry.inject ?? { header: 'Authorization', format: 'Bearer {token}' },
     allow_cleartext: entry.allow_cleartext,
+    ...(entry.refresh_margin_s ? { refresh_margin_s: entry.refresh_margin_s } : {}),
     ...(oauth ? { oauth } : {}),
   });
 }

@@ -39,17 +39,22 @@ export const principalSpecSchema = z.union([
     path: z.string().min(1),
   }),
   z.strictObject({
-    /** A GET to `url` with the new token injected; `path` picks the field. */
+    /** A request to `url` with the new token injected; `path` picks the field. */
     from: z.literal('userinfo'),
     url: z.string().min(1),
     path: z.string().min(1),
+    /** GraphQL and RPC-style APIs want a POST (Linear). */
+    method: z.enum(['GET', 'POST']).default('GET'),
+    /** A request body for POST, sent as JSON unless `headers` set another content-type. */
+    body: z.string().optional(),
     /** Extra request headers some APIs insist on (Notion-Version, Accept). */
     headers: z.record(z.string(), z.string()).optional(),
   }),
 ]);
 
 export const oauthSpecSchema = z.strictObject({
-  authorize_url: z.string().min(1),
+  /** Empty for client-credentials providers: there is no consent step to send anyone to. */
+  authorize_url: z.string(),
   token_url: z.string().min(1),
   /** Scopes requested when `connect` is given none. */
   scopes: z.array(z.string().min(1)).default([]),
@@ -63,13 +68,23 @@ export const oauthSpecSchema = z.strictObject({
   authorize_params: z.record(z.string(), z.string()).default({}),
   /** Whether the provider issues refresh tokens at all. */
   refresh: z.boolean().default(true),
-  /** Dotted path of the access token in the token response (Slack user tokens). */
+  /**
+   * Dotted path of the access token in the token response (Slack user tokens).
+   * When the path is absent, top-level `access_token` is read instead: Slack
+   * answers a user-token refresh at the top level.
+   */
   token_path: z.string().default('access_token'),
+  /** Dotted path of the refresh token; falls back to top-level `refresh_token` likewise. */
+  refresh_token_path: z.string().default('refresh_token'),
+  /** Dotted path of the lifetime in seconds; falls back to top-level `expires_in` likewise. */
+  expires_in_path: z.string().default('expires_in'),
   principal: principalSpecSchema.optional(),
   /** Token-response fields kept with the grant (Salesforce `instance_url`). */
   keep_fields: z.array(z.string().min(1)).default([]),
   /** A token-response field whose URL host becomes an allowed host of the grant. */
   host_from_field: z.string().optional(),
+  /** Redirect query parameters kept with the grant (QuickBooks sends `realmId` there). */
+  keep_callback_params: z.array(z.string().min(1)).default([]),
 });
 
 export const providerSpecSchema = z.strictObject({

@@ -48,6 +48,10 @@ export class Interception {
       const provider = this.#providers.get(id);
       if (provider) patterns.push(...hostPatterns(provider.spec.hosts, undefined));
     }
+    // Hosts single grants add (a Salesforce instance URL) are intercepted too.
+    for (const host of this.#store.grants.extraHostsInUse()) {
+      patterns.push({ text: host, wildcard: false });
+    }
     this.#fromGrants = patterns;
     return patterns;
   }

@@ -60,6 +60,19 @@ interface GrantRow {
 export const GRANT_ID = /^gr_[0-9A-Za-z]{16}$/;
 export const GRANT_ALIAS = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
+/** Whether `alias` may name a grant: alias-shaped, and never mistaken for an id. */
+export function isValidAlias(alias: string): boolean {
+  return GRANT_ALIAS.test(alias) && !GRANT_ID.test(alias);
+}
+
+/** What connecting an existing grant again replaces: everything learnt at connect time. */
+export interface GrantRepair {
+  principal: string | undefined;
+  params: Record<string, string>;
+  extraHosts: string[];
+  scopes: string | undefined;
+}
+
 export class GrantStore {
   readonly #insert;
   readonly #byId;
@@ -68,7 +81,9 @@ export class GrantStore {
   readonly #delete;
   readonly #bump;
   readonly #setStatus;
+  readonly #repair;
   readonly #activeProviders;
+  readonly #extraHosts;
 
   constructor(db: Database) {
     const select = `SELECT grants.*, apps.name AS app_name FROM grants JOIN apps ON apps.id = grants.app_id`;
@@ -93,8 +108,16 @@ export class GrantStore {
     this.#setStatus = db.prepare<[GrantStatus, number, string]>(
       'UPDATE grants SET status = ?, updated_at = ? WHERE id = ?',
     );
+    this.#repair = db.prepare(
+      `UPDATE grants SET principal = @principal, params = @params, extra_hosts = @extraHosts,
+         scopes = @scopes, kind = 'oauth', status = 'active', updated_at = @now
+       WHERE id = @id`,
+    );
     this.#activeProviders = db.prepare<[], { provider: string }>(
       'SELECT DISTINCT provider FROM grants',
+    );
+    this.#extraHosts = db.prepare<[], { extra_hosts: string }>(
+      "SELECT DISTINCT extra_hosts FROM grants WHERE extra_hosts != '[]'",
     );
   }
 
@@ -157,9 +180,37 @@ export class GrantStore {
     this.#setStatus.run(status, now, id);
   }
 
+  /**
+   * Records a successful reconnect of an existing grant: what the provider
+   * said at connect time, and status active again. The id, alias and app stay.
+   */
+  repair(id: string, details: GrantRepair, now = Date.now()): boolean {
+    const result = this.#repair.run({
+      id,
+      principal: details.principal ?? null,
+      params: JSON.stringify(details.params),
+      extraHosts: JSON.stringify(details.extraHosts),
+      scopes: details.scopes ?? null,
+      now,
+    });
+    return result.changes > 0;
+  }
+
   /** Providers with at least one grant: their hosts are the ones to intercept. */
   providersInUse(): string[] {
     return this.#activeProviders.all().map((row) => row.provider);
+  }
+
+  /**
+   * Hosts single grants add to their provider's (a Salesforce instance, a
+   * Pipedrive company domain): to be intercepted as well.
+   */
+  extraHostsInUse(): string[] {
+    const hosts = new Set<string>();
+    for (const row of this.#extraHosts.all()) {
+      for (const host of JSON.parse(row.extra_hosts) as string[]) hosts.add(host);
+    }
+    return [...hosts];
   }
 }
 

@@ -192,8 +192,9 @@ export async function startFakeOAuth(pki: TestPki, names: string[] = []): Promis
       setTimeout(() => json(res, 200, answer), fake.refreshDelayMs);
       return;
     }
-    if (grantType === 'client_credentials')
+    if (grantType === 'client_credentials') {
       return json(res, 200, issue(form.get('scope') ?? '', false));
+    }
     return json(res, 400, { error: 'unsupported_grant_type' });
   };
 

@@ -138,14 +138,14 @@ async function storeGrant(args: AddArgs, kind: GrantKind, credential: Credential
   });
 }
 
-function requireProvider(ctx: CliContext, id: string): Provider {
+export function requireProvider(ctx: CliContext, id: string): Provider {
   const provider = ctx.providers.get(id);
   if (!provider) fail(`no provider ${id} (grantd provider list shows them)`);
   return provider;
 }
 
 /** `--param name=value` against the provider's declared params and their patterns. */
-function readParams(provider: Provider, given: string[]): Record<string, string> {
+export function readParams(provider: Provider, given: string[]): Record<string, string> {
   const params: Record<string, string> = {};
   const declared = new Map(provider.spec.params.map((p) => [p.name, p]));
   for (const item of given) {
