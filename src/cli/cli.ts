@@ -267,6 +267,7 @@ function buildParser(argv: string[], setExit: (code: number) => void): Argv<Glob
             default: true,
             describe: 'Open a browser; --no-browser prints the URL instead',
           })
+          .options(policyOptions)
           .option('timeout', {
             type: 'number',
             default: 300,
@@ -335,5 +336,20 @@ function grantOptions<T>(y: Argv<T>) {
       type: 'string',
       array: true,
       describe: 'A per-grant value the provider needs, as name=value (e.g. shop=acme)',
-    });
+    })
+    .options(policyOptions);
 }
+
+/** `--methods` and `--paths`: what a grant may be used for. */
+const policyOptions = {
+  methods: {
+    type: 'string',
+    array: true,
+    describe: 'Only these HTTP methods may use the grant (e.g. GET or GET,HEAD)',
+  },
+  paths: {
+    type: 'string',
+    array: true,
+    describe: 'Only these paths: a prefix (/repos) or a glob (/api/chat.*, /v1/**)',
+  },
+} as const;

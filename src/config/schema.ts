@@ -39,6 +39,13 @@ const routeSchema = z.strictObject({
   app: z.string().min(1),
   host: hostName,
   grant: z.string().min(1),
+  /** Only these methods may use the grant through this route (e.g. [GET]). */
+  methods: z
+    .array(z.string().regex(/^[A-Za-z]+$/, 'not an HTTP method'))
+    .transform((methods) => methods.map((m) => m.toUpperCase()))
+    .optional(),
+  /** Only these paths: a prefix (`/repos`), or a glob with `*` and `**`. */
+  paths: z.array(z.string().regex(/^\/[^?#\s]*$/, 'a path pattern starts with /')).optional(),
 });
 
 /** The whole configuration file, with every default filled in. */

@@ -13,6 +13,7 @@ import { GRANT_ALIAS, GRANT_ID, type Grant } from '../store/grants.js';
 import type { Caller } from '../store/keys.js';
 import type { Store } from '../store/store.js';
 import { canonicalHost } from '../util/hosts.js';
+import { checkPolicy, type Policy } from './policy.js';
 import { parseProxyAuthorization } from './proxy-auth.js';
 import type { TokenSource } from './tokens.js';
 
@@ -29,6 +30,7 @@ export interface Identity {
 export interface CallInfo {
   identity: Identity;
   grantHeader: string | undefined;
+  method: string;
   host: string;
   secure: boolean;
   path: string;
@@ -62,7 +64,7 @@ export class GrantGate {
   readonly #providers: ProviderRegistry;
   readonly #tokens: TokenSource;
   readonly #authRequired: boolean;
-  readonly #routes: ReadonlyMap<string, string>;
+  readonly #routes: ReadonlyMap<string, { grant: string; policy: Policy }>;
 
   constructor(options: {
     config: Pick<LoadedConfig, 'auth' | 'routes'>;
@@ -75,7 +77,10 @@ export class GrantGate {
     this.#tokens = options.tokens;
     this.#authRequired = options.config.auth.required;
     this.#routes = new Map(
-      options.config.routes.map((route) => [`${route.app}\u0000${route.host}`, route.grant]),
+      options.config.routes.map((route) => [
+        `${route.app}\u0000${route.host}`,
+        { grant: route.grant, policy: { methods: route.methods, paths: route.paths } },
+      ]),
     );
   }
 
@@ -127,12 +132,14 @@ export class GrantGate {
     }
     const chosen = this.#choose(call);
     if (chosen.kind !== 'grant') return chosen;
-    return this.#authorize(call, chosen.grant, chosen.by);
+    return this.#authorize(call, chosen.grant, chosen.by, chosen.routePolicy);
   }
 
   #choose(
     call: CallInfo,
-  ): { kind: 'grant'; grant: Grant; by: ChosenBy } | Exclude<Decision, { kind: 'inject' }> {
+  ):
+    | { kind: 'grant'; grant: Grant; by: ChosenBy; routePolicy?: Policy }
+    | Exclude<Decision, { kind: 'inject' }> {
     const appId = call.identity.caller?.appId;
     if (call.grantHeader !== undefined) {
       const ref = call.grantHeader.trim();
@@ -159,9 +166,9 @@ export class GrantGate {
     const routed =
       appName === undefined ? undefined : this.#routes.get(`${appName}\u0000${call.host}`);
     if (routed !== undefined) {
-      const grant = this.#find(appId, routed);
+      const grant = this.#find(appId, routed.grant);
       return grant
-        ? { kind: 'grant', grant, by: 'route' }
+        ? { kind: 'grant', grant, by: 'route', routePolicy: routed.policy }
         : { kind: 'refuse', code: 'grant_not_found' };
     }
     return { kind: 'pass' };
@@ -176,7 +183,12 @@ export class GrantGate {
     return matches.length === 1 ? matches[0] : undefined;
   }
 
-  async #authorize(call: CallInfo, grant: Grant, by: ChosenBy): Promise<Decision> {
+  async #authorize(
+    call: CallInfo,
+    grant: Grant,
+    by: ChosenBy,
+    routePolicy: Policy | undefined,
+  ): Promise<Decision> {
     const provider = this.#providers.get(grant.provider);
     if (!provider) {
       return {
@@ -200,6 +212,13 @@ export class GrantGate {
         message: "grantd never sends a grant's token to its provider's OAuth endpoints.",
         grant,
       };
+    }
+    // The grant's own rules, then the route's: each must allow the request.
+    for (const policy of [grant.policy, routePolicy ?? {}]) {
+      const verdict = checkPolicy(policy, call.method, call.path);
+      if (!verdict.allowed) {
+        return { kind: 'refuse', code: 'policy_denied', message: `${verdict.reason}.`, grant };
+      }
     }
     if (!call.secure && !provider.spec.allow_cleartext) {
       return { kind: 'refuse', code: 'cleartext_refused', grant };

@@ -202,6 +202,7 @@ export class ProxyServer {
     void serveThroughGate(ctx, req, res, this.#flow, {
       identity,
       grantHeader: Array.isArray(grantHeader) ? grantHeader.join(', ') : grantHeader,
+      method: ctx.method,
       host: ctx.target.host,
       secure: ctx.target.secure,
       path: req.url ?? '/',

@@ -1,3 +1,4 @@
+import type { Policy } from '../grants/policy.js';
 import { randomBase62 } from '../util/ids.js';
 import { isUniqueViolation, StoreConflict } from './apps.js';
 import type { Database } from './database.js';
@@ -20,6 +21,8 @@ export interface Grant {
   /** Hosts this grant adds to its provider's (a Salesforce instance). */
   extraHosts: string[];
   scopes: string | undefined;
+  /** Method and path rules; empty allows everything the provider's hosts serve. */
+  policy: Policy;
   /** Bumped on every vault write, so caches know when to read again. */
   secretVersion: number;
   createdAt: number;
@@ -36,6 +39,7 @@ export interface NewGrant {
   params?: Record<string, string>;
   extraHosts?: string[];
   scopes?: string | undefined;
+  policy?: Policy;
 }
 
 interface GrantRow {
@@ -49,6 +53,7 @@ interface GrantRow {
   status: GrantStatus;
   params: string;
   extra_hosts: string;
+  policy: string;
   scopes: string | null;
   secret_version: number;
   created_at: number;
@@ -89,9 +94,9 @@ export class GrantStore {
     const select = `SELECT grants.*, apps.name AS app_name FROM grants JOIN apps ON apps.id = grants.app_id`;
     this.#insert = db.prepare(
       `INSERT INTO grants (id, app_id, provider, alias, principal, kind, status, params,
-         extra_hosts, scopes, created_at, updated_at)
+         extra_hosts, scopes, policy, created_at, updated_at)
        VALUES (@id, @appId, @provider, @alias, @principal, @kind, 'active', @params,
-         @extraHosts, @scopes, @now, @now)`,
+         @extraHosts, @scopes, @policy, @now, @now)`,
     );
     this.#byId = db.prepare<[string], GrantRow>(`${select} WHERE grants.id = ?`);
     this.#byAlias = db.prepare<[string, string], GrantRow>(
@@ -134,6 +139,7 @@ export class GrantStore {
         kind: grant.kind,
         params: JSON.stringify(grant.params ?? {}),
         extraHosts: JSON.stringify(grant.extraHosts ?? []),
+        policy: JSON.stringify(grant.policy ?? {}),
         scopes: grant.scopes ?? null,
         now,
       });
@@ -226,6 +232,7 @@ function toGrant(row: GrantRow): Grant {
     status: row.status,
     params: JSON.parse(row.params) as Record<string, string>,
     extraHosts: JSON.parse(row.extra_hosts) as string[],
+    policy: JSON.parse(row.policy) as Policy,
     scopes: row.scopes ?? undefined,
     secretVersion: row.secret_version,
     createdAt: row.created_at,

@@ -74,4 +74,8 @@ export const MIGRATIONS: readonly string[] = [
     expires_at  INTEGER NOT NULL
   );
   `,
+  `
+  -- Optional method and path rules per grant, as JSON {"methods": [...], "paths": [...]}.
+  ALTER TABLE grants ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';
+  `,
 ];

@@ -18,9 +18,10 @@ import type { Credential, Vault } from '../../vault/vault.js';
 import type { GlobalArgs } from '../cli.js';
 import { fail, requireApp, withContext, type CliContext } from '../context.js';
 import { EXIT } from '../exit.js';
-import { readParams, requireProvider } from './grant.js';
+import type { Policy } from '../../grants/policy.js';
+import { readParams, readPolicy, requireProvider, type PolicyArgs } from './grant.js';
 
-interface ConnectArgs extends GlobalArgs {
+interface ConnectArgs extends GlobalArgs, PolicyArgs {
   provider: string;
   app: string;
   alias?: string;
@@ -58,6 +59,7 @@ export async function connect(args: ArgumentsCamelCase<ConnectArgs>): Promise<nu
     requireClient(ctx.config, provider);
     const app = requireApp(ctx, args.app);
     const params = readParams(provider, args.param ?? []);
+    const policy = readPolicy(args);
     const scopes = parseScopes(args.scopes, oauth.scopes);
     const existing = repairTarget(ctx, app, provider, args.alias);
     const vault = await ctx.vault();
@@ -65,7 +67,16 @@ export async function connect(args: ArgumentsCamelCase<ConnectArgs>): Promise<nu
     const upstream = openUpstream(ctx.config);
     try {
       const tokens = new TokenClient(upstream);
-      const request: ConnectRequest = { ctx, vault, upstream, provider, app, params, existing };
+      const request: ConnectRequest = {
+        ctx,
+        vault,
+        upstream,
+        provider,
+        app,
+        params,
+        policy,
+        existing,
+      };
       if (provider.spec.auth === 'oauth2_client_credentials') {
         await connectAppOnly(request, tokens, joinScopes(scopes, oauth.scope_separator));
         return;
@@ -91,6 +102,8 @@ interface ConnectRequest {
   provider: Provider;
   app: App;
   params: Record<string, string>;
+  /** Applies to a new grant; a repaired one keeps the rules it had. */
+  policy: Policy;
   existing: Grant | undefined;
 }
 
@@ -213,6 +226,7 @@ async function saveGrant(
       provider: request.provider.spec.id,
       alias: input.alias,
       kind: 'oauth',
+      policy: request.policy,
       ...input.repair,
     });
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { ArgumentsCamelCase } from 'yargs';
 
+import { parseMethods, parsePaths, type Policy } from '../../grants/policy.js';
 import type { Provider } from '../../providers/registry.js';
 import { StoreConflict } from '../../store/apps.js';
 import { GRANT_ALIAS, GRANT_ID, type Grant, type GrantKind } from '../../store/grants.js';
@@ -10,13 +11,35 @@ import { EXIT } from '../exit.js';
 import { readStdin } from '../stdin.js';
 import { formatTable, formatTime, printJsonLines } from '../table.js';
 
-interface AddArgs extends GlobalArgs {
+interface AddArgs extends GlobalArgs, PolicyArgs {
   provider: string;
   app: string;
   alias?: string;
   principal?: string;
   param?: string[];
   tokenStdin?: boolean;
+}
+
+/** `--methods` and `--paths`, which limit what a grant may be used for. */
+export interface PolicyArgs {
+  methods?: string[];
+  paths?: string[];
+}
+
+/** The grant's policy from the flags; a usage error names the bad item. */
+export function readPolicy(args: PolicyArgs): Policy {
+  const policy: Policy = {};
+  if (args.methods?.length) {
+    const methods = parseMethods(args.methods);
+    if (typeof methods === 'string') fail(`--methods: ${methods}`, EXIT.usage);
+    policy.methods = methods;
+  }
+  if (args.paths?.length) {
+    const paths = parsePaths(args.paths);
+    if (typeof paths === 'string') fail(`--paths: ${paths}`, EXIT.usage);
+    policy.paths = paths;
+  }
+  return policy;
 }
 
 /** Visible ASCII only: a token with spaces or control bytes would corrupt a header. */
@@ -102,6 +125,7 @@ async function storeGrant(args: AddArgs, kind: GrantKind, credential: Credential
     const provider = requireProvider(ctx, args.provider);
     const app = requireApp(ctx, args.app);
     const params = readParams(provider, args.param ?? []);
+    const policy = readPolicy(args);
     const vault = await ctx.vault();
 
     let grant: Grant;
@@ -114,6 +138,7 @@ async function storeGrant(args: AddArgs, kind: GrantKind, credential: Credential
         kind,
         params,
         scopes: credential.kind === 'oauth' ? credential.scope : undefined,
+        policy,
       });
     } catch (error) {
       if (error instanceof StoreConflict) {
@@ -205,6 +230,7 @@ function grantJson(grant: Grant): Record<string, unknown> {
     status: grant.status,
     params: grant.params,
     scopes: grant.scopes ?? null,
+    policy: grant.policy,
     created_at: iso(grant.createdAt),
     updated_at: iso(grant.updatedAt),
     last_used_at: iso(grant.lastUsedAt),
