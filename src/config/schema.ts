@@ -113,6 +113,18 @@ export const configSchema = z.strictObject({
       keep_alive_timeout_ms: positiveMs.default(30_000),
       idle_timeout_ms: positiveMs.default(300_000),
       tls_handshake_timeout_ms: positiveMs.default(10_000),
+      /** Open client connections and tunnels at most; more are turned away. */
+      max_connections: z.number().int().positive().default(10_000),
+      per_key: z
+        .strictObject({
+          /** Requests in flight per app key; 0 turns the limit off. */
+          concurrency: z.number().int().min(0).default(256),
+          /** Sustained requests per second per key; 0 (the default) turns it off. */
+          rate_per_s: z.number().min(0).default(0),
+          /** Requests above the rate a key may send in one burst. */
+          burst: z.number().int().positive().default(50),
+        })
+        .prefault({}),
     })
     .prefault({}),
   shutdown: z.strictObject({ grace_ms: z.number().int().min(0).default(10_000) }).prefault({}),

@@ -5,6 +5,7 @@ import type { AuditRecord } from '../audit/record.js';
 import type { ErrorCode } from '../errors.js';
 import type { CallInfo, Decision, GrantGate } from '../grants/gate.js';
 import { applyInjection } from '../grants/inject.js';
+import type { KeyLimiter } from '../grants/limits.js';
 import { elapsedMs, type RequestContext } from './context.js';
 import { forwardRequest, refuse, type Finished } from './forward.js';
 import type { Upstream } from './upstream.js';
@@ -13,6 +14,7 @@ export const PROXY_AUTHENTICATE = { 'Proxy-Authenticate': 'Basic realm="grantd"'
 
 export interface GrantFlowDeps {
   gate: GrantGate;
+  limiter: KeyLimiter;
   audit: AuditLog;
   upstream: Upstream;
   /** `audit.mode: required`: answer only once the row is committed. */
@@ -31,6 +33,16 @@ export async function serveThroughGate(
   deps: GrantFlowDeps,
   call: CallInfo,
 ): Promise<void> {
+  const keyId = call.identity.caller?.keyId;
+  if (keyId !== undefined && deps.limiter.enabled) {
+    const admission = deps.limiter.admit(keyId);
+    if (!admission.admitted) {
+      refuseLimited(ctx, res, deps, call, admission.retryAfterS);
+      return;
+    }
+    res.once('close', admission.release);
+  }
+
   let decision: Decision;
   try {
     decision = await deps.gate.decide(call);
@@ -82,6 +94,22 @@ export async function serveThroughGate(
     onFinished: (finished) => {
       if (!deps.auditRequired) deps.audit.record(row(base, finished));
     },
+  });
+}
+
+/** 429 with Retry-After: the key is over its rate or concurrency limit. */
+function refuseLimited(
+  ctx: RequestContext,
+  res: ServerResponse,
+  deps: GrantFlowDeps,
+  call: CallInfo,
+  retryAfterS: number,
+): void {
+  const base = auditBase(ctx, call, { kind: 'refuse', code: 'rate_limited' });
+  ctx.logFields = { app: base.app };
+  refuse(ctx, res, 'rate_limited', {
+    headers: { 'Retry-After': String(retryAfterS) },
+    onFinished: (finished) => deps.audit.record(row(base, finished)),
   });
 }
 

@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { LeafCache } from '../ca/leaf-cache.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { GrantGate, Identity } from '../grants/gate.js';
+import { KeyLimiter } from '../grants/limits.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { canonicalHost, parseHostPort, type HostPort } from '../util/hosts.js';
@@ -56,8 +57,14 @@ export class ProxyServer {
   constructor(options: ProxyServerOptions) {
     this.#options = options;
     this.#log = options.logger;
+    const perKey = options.config.limits.per_key;
     this.#flow = {
       gate: options.gate,
+      limiter: new KeyLimiter({
+        concurrency: perKey.concurrency,
+        ratePerSecond: perKey.rate_per_s,
+        burst: perKey.burst,
+      }),
       audit: options.audit,
       upstream: options.upstream,
       auditRequired: options.config.audit.mode === 'required',
@@ -65,6 +72,8 @@ export class ProxyServer {
     this.#outer = this.#createHttpServer();
     this.#inner = this.#createHttpServer();
 
+    // Every tunnel holds one outer connection, so this caps tunnels as well.
+    this.#outer.maxConnections = options.config.limits.max_connections;
     this.#outer.on('request', (req, res) => this.#onAbsoluteRequest(req, res));
     this.#outer.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.#onConnect(req, socket, head).catch((error: unknown) => {

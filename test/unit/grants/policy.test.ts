@@ -63,9 +63,7 @@ describe('a policy', () => {
     expect(checkPolicy(postOnly, 'POST', '/api/chat.postMessage/../admin.users').allowed).toBe(
       false,
     );
-    expect(checkPolicy(postOnly, 'POST', '/api/chat.postMessage%2f..%2fadmin').allowed).toBe(
-      false,
-    );
+    expect(checkPolicy(postOnly, 'POST', '/api/chat.postMessage%2f..%2fadmin').allowed).toBe(false);
     expect(checkPolicy(postOnly, 'POST', '/api/users.list').allowed).toBe(false);
   });
 });
