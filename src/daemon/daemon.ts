@@ -6,7 +6,8 @@ import { AuditLog } from '../audit/audit-log.js';
 import { loadOrCreateAuthority, type Authority } from '../ca/authority.js';
 import { LeafCache } from '../ca/leaf-cache.js';
 import { readRoots, writeTrustBundle } from '../ca/trust.js';
-import type { LoadedConfig } from '../config/load.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError } from '../errors.js';
 import { GrantGate } from '../grants/gate.js';
 import { OAuthTokenSource } from '../oauth/refresher.js';
 import { TokenClient } from '../oauth/token-client.js';
@@ -30,9 +31,30 @@ export interface Daemon {
   audit: AuditLog;
   /** The PEM file of system roots plus the grantd CA, for clients. */
   trustBundlePath: string;
+  /**
+   * Reads the config file again (SIGHUP): providers, their client secrets
+   * (`file:` ones re-read) and routes take effect for the next request. A bad
+   * config is refused, its problems logged, and the running one kept.
+   */
+  reload(): boolean;
   /** Stops accepting, lets in-flight work finish for up to `graceMs`, then closes. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** Keys a reload cannot change: they need a restart. */
+const RESTART_KEYS = [
+  'listen',
+  'admin',
+  'home',
+  'vault',
+  'upstream',
+  'resolve',
+  'egress',
+  'limits',
+  'audit',
+  'log',
+  'shutdown',
+] as const;
 
 /**
  * Starts grantd: makes the data folder and CA on first run, then opens the
@@ -62,6 +84,7 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
     86_400_000,
   ).unref();
 
+  warnOnOpenListeners(config, logger);
   const interception = new Interception(config, { providers, store });
   // One pool of upstream connections; token endpoints are called with the same
   // trust, `resolve:` and egress guard as proxied traffic.
@@ -95,8 +118,50 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
       { name: 'ca', check: () => authority.certPem.length > 0 },
       { name: 'proxy_listener', check: () => proxy.listening },
       { name: 'store', check: () => store.db.open && audit.healthy },
+      { name: 'vault', check: () => vaultReadable },
     ],
   });
+
+  // Readiness asks the vault in the background, so a probe never waits on it.
+  let vaultReadable = true;
+  const probeVault = async () => {
+    try {
+      await vault.get('grantd-readiness-probe', 0);
+      vaultReadable = true;
+    } catch {
+      vaultReadable = false;
+    }
+  };
+  await probeVault();
+  const vaultTimer = setInterval(() => void probeVault(), 10_000).unref();
+
+  let current = config;
+  const reload = (): boolean => {
+    let next: LoadedConfig;
+    try {
+      next = loadConfig({ file: config.source });
+    } catch (error) {
+      const issues = error instanceof ConfigError ? error.issues : [(error as Error).message];
+      logger.error({ issues }, 'config reload refused; the running config stays');
+      return false;
+    }
+    for (const key of RESTART_KEYS) {
+      if (JSON.stringify(next[key]) !== JSON.stringify(current[key])) {
+        logger.warn({ key }, 'config reload: this key changes only on restart');
+      }
+    }
+    const nextProviders = new ProviderRegistry(next.providers);
+    proxy.reconfigure({
+      gate: new GrantGate({ config: next, store, providers: nextProviders, tokens }),
+      interception: new Interception(next, { providers: nextProviders, store }),
+    });
+    current = next;
+    logger.info(
+      { providers: Object.keys(next.providers).length, routes: next.routes.length },
+      'config reloaded',
+    );
+    return true;
+  };
 
   const proxyAddress = await proxy.listen(listenAddress(config.listen));
   let adminAddress: AddressInfo;
@@ -128,12 +193,14 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
     vault,
     audit,
     trustBundlePath,
+    reload,
     close(graceMs = config.shutdown.grace_ms) {
       closing ??= (async () => {
         logger.info({ graceMs }, 'shutting down');
         await proxy.close(graceMs);
         await admin.close();
         clearInterval(pruneTimer);
+        clearInterval(vaultTimer);
         audit.close();
         store.close();
         logger.info('stopped');
@@ -141,6 +208,29 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
       return closing;
     },
   };
+}
+
+/** Listeners beyond loopback are allowed, and said out loud; with keys off, loudly. */
+function warnOnOpenListeners(config: LoadedConfig, logger: Logger): void {
+  for (const [name, text] of [
+    ['listen', config.listen],
+    ['admin', config.admin],
+  ] as const) {
+    const { host } = listenAddress(text);
+    if (isLoopback(host)) continue;
+    if (name === 'listen' && !config.auth.required) {
+      logger.warn(
+        { listen: text },
+        'the proxy listens beyond loopback with auth.required off: anyone who reaches it can use every grant',
+      );
+    } else {
+      logger.info({ [name]: text }, `the ${name} listener is reachable beyond loopback`);
+    }
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 function listenAddress(text: string): HostPort {

@@ -94,6 +94,16 @@ export class ProxyServer {
     this.#inner.emit('listening');
   }
 
+  /**
+   * Swaps in grant decisions and interception built from a reloaded config.
+   * Requests already in flight finish with what they started with.
+   */
+  reconfigure(parts: { gate: GrantGate; interception: Interception }): void {
+    this.#options.gate = parts.gate;
+    this.#options.interception = parts.interception;
+    this.#flow.gate = parts.gate;
+  }
+
   async listen(address: HostPort): Promise<AddressInfo> {
     this.#outer.listen(address.port, address.host);
     await once(this.#outer, 'listening');

@@ -51,6 +51,10 @@ export async function start(args: ArgumentsCamelCase<GlobalArgs>): Promise<numbe
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => {
+      logger.info({ signal: 'SIGHUP' }, 'reloading config');
+      daemon.reload();
+    });
   });
   await flush(logger);
   return EXIT.ok;
