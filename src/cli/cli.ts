@@ -268,6 +268,11 @@ function buildParser(argv: string[], setExit: (code: number) => void): Argv<Glob
             describe: 'Open a browser; --no-browser prints the URL instead',
           })
           .options(policyOptions)
+          .option('port', {
+            type: 'number',
+            describe:
+              'Loopback port for the redirect (default: providers.<id>.redirect_port, else any free one)',
+          })
           .option('timeout', {
             type: 'number',
             default: 300,

@@ -33,6 +33,11 @@ const providerSchema = z.strictObject({
   allow_cleartext: z.boolean().default(false),
   /** Refresh OAuth tokens this many seconds before they expire. */
   refresh_margin_s: z.number().int().positive().optional(),
+  /**
+   * A fixed loopback port for `grantd connect`'s redirect, for providers that
+   * accept only the exact redirect URL registered (http://127.0.0.1:PORT/callback).
+   */
+  redirect_port: z.number().int().min(1).max(65535).optional(),
 });
 
 const routeSchema = z.strictObject({

@@ -31,6 +31,7 @@ interface ConnectArgs extends GlobalArgs, PolicyArgs {
   /** yargs reads `--no-browser` as the negation of `browser` as well. */
   browser?: boolean;
   timeout?: number;
+  port?: number;
 }
 
 /** How long a userinfo call may take before connect goes on without a principal. */
@@ -87,6 +88,7 @@ export async function connect(args: ArgumentsCamelCase<ConnectArgs>): Promise<nu
         openBrowser,
         timeout,
         alias: args.alias,
+        port: args.port ?? ctx.config.providers[provider.spec.id]?.redirect_port ?? 0,
       });
     } finally {
       upstream.close();
@@ -110,7 +112,13 @@ interface ConnectRequest {
 async function connectWithConsent(
   request: ConnectRequest,
   tokens: TokenClient,
-  options: { scopes: string[]; openBrowser: boolean; timeout: number; alias: string | undefined },
+  options: {
+    scopes: string[];
+    openBrowser: boolean;
+    timeout: number;
+    alias: string | undefined;
+    port: number;
+  },
 ): Promise<void> {
   const { provider } = request;
   let auth: Authorization;
@@ -121,6 +129,7 @@ async function connectWithConsent(
       scopes: options.scopes,
       openBrowser: options.openBrowser,
       timeoutSeconds: options.timeout,
+      redirectPort: options.port,
       tokens,
       say: (line) => process.stderr.write(`${line}\n`),
     });

@@ -4,7 +4,7 @@ import { buildAuthorizeUrl, usesPkce } from '../authorize-url.js';
 import { createPkce, createState } from '../pkce.js';
 import type { TokenClient, TokenSet } from '../token-client.js';
 import { openInBrowser } from './browser.js';
-import { LoopbackListener, type Callback } from './loopback.js';
+import { ConnectPortError, LoopbackListener, type Callback } from './loopback.js';
 import { errorPage, type Page } from './pages.js';
 
 export interface AuthorizationOptions {
@@ -15,6 +15,8 @@ export interface AuthorizationOptions {
   /** Try the platform's browser opener; the URL is printed either way. */
   openBrowser: boolean;
   timeoutSeconds: number;
+  /** The loopback port for the redirect; 0 picks a free one. */
+  redirectPort?: number;
   tokens: TokenClient;
   /** A line for the person at the terminal (stderr in the CLI). */
   say: (line: string) => void;
@@ -49,7 +51,13 @@ export async function authorize(options: AuthorizationOptions): Promise<Authoriz
   const { provider, say } = options;
   const client = provider.client;
   if (!client) throw new ConnectError(`${provider.spec.id} has no OAuth client configured`);
-  const listener = await LoopbackListener.open();
+  let listener: LoopbackListener;
+  try {
+    listener = await LoopbackListener.open(options.redirectPort ?? 0);
+  } catch (error) {
+    if (error instanceof ConnectPortError) throw new ConnectError(error.message);
+    throw error;
+  }
   try {
     const state = createState();
     const pkce = usesPkce(provider.spec) ? createPkce() : undefined;

@@ -19,6 +19,14 @@ export type Callback =
     };
 
 /** Thrown by `waitForCallback` when nothing valid came in time. */
+/** The redirect listener could not take its port (another connect is running?). */
+export class ConnectPortError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectPortError';
+  }
+}
+
 export class CallbackTimeout extends Error {
   constructor(seconds: number) {
     super(`no answer from the browser within ${seconds} s`);
@@ -46,10 +54,20 @@ export class LoopbackListener {
     server.on('request', (req, res) => this.#handle(req, res));
   }
 
-  static async open(): Promise<LoopbackListener> {
+  /**
+   * Listens on `port`, 0 (the default) for an ephemeral one. A fixed port is
+   * for providers that accept only the exact redirect URL registered.
+   */
+  static async open(port = 0): Promise<LoopbackListener> {
     const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
+    server.listen(port, '127.0.0.1');
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([error]) => {
+        const code = (error as NodeJS.ErrnoException).code ?? 'error';
+        throw new ConnectPortError(`cannot listen on 127.0.0.1:${port} for the redirect (${code})`);
+      }),
+    ]);
     return new LoopbackListener(server);
   }
 

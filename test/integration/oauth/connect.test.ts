@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli, startInProcess, tempDir } from '../../helpers/daemon.js';
+import { freePort, runCli, startInProcess, tempDir } from '../../helpers/daemon.js';
 import {
   API_HOST,
   AUTH_HOST,
@@ -208,6 +208,17 @@ describe.concurrent('grantd connect refusals', () => {
     const result = await run.done;
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/token exchange failed: the provider answered invalid_grant/);
+  });
+
+  it('redirects to a fixed loopback port with --port, for providers that register one', async () => {
+    const port = await freePort();
+    const run = startConnect(
+      ['fake', '--app', 'agent', '--no-browser', '--timeout', '1', '--port', String(port)],
+      setup.env,
+    );
+    const url = new URL(await run.url);
+    expect(url.searchParams.get('redirect_uri')).toBe(`http://127.0.0.1:${port}/callback`);
+    expect((await run.done).code).toBe(1);
   });
 
   it('gives up after --timeout seconds with a clear message', async () => {
