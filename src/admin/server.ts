@@ -23,20 +23,25 @@ export class AdminServer {
   readonly #log: Logger;
 
   readonly #metrics: MetricsRenderer | undefined;
+  readonly #fallback: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
 
   constructor({
     checks,
     logger,
     metrics,
+    fallback,
   }: {
     checks: ReadinessCheck[];
     logger: Logger;
     /** Renders `/metrics` in the Prometheus text format. */
     metrics?: MetricsRenderer;
+    /** Serves every other path (the local portal); 404 when absent. */
+    fallback?: (req: IncomingMessage, res: ServerResponse) => void;
   }) {
     this.#checks = checks;
     this.#log = logger;
     this.#metrics = metrics;
+    this.#fallback = fallback;
     this.#server = createServer({ headersTimeout: 5_000, requestTimeout: 10_000 }, (req, res) =>
       this.#handle(req, res),
     );
@@ -60,6 +65,8 @@ export class AdminServer {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    const probe = path === '/healthz' || path === '/readyz' || path === '/metrics';
+    if (!probe && this.#fallback) return this.#fallback(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return json(res, 405, { error: { code: 'method_not_allowed', message: 'Use GET.' } });
     }

@@ -303,6 +303,23 @@ function buildParser(argv: string[], setExit: (code: number) => void): Argv<Glob
       async (args) => (await import('./commands/audit.js')).audit(args),
     )
     .command(
+      'portal',
+      'Open the local portal with a one-time login link',
+      (y) =>
+        y
+          .option('browser', {
+            type: 'boolean',
+            default: true,
+            describe: 'Open a browser; --no-browser prints the link instead',
+          })
+          .example('$0 portal', 'Opens the portal in the browser')
+          .example(
+            '$0 portal --no-browser',
+            'Prints a one-time link to open anywhere on this machine',
+          ),
+      async (args) => setExit(await (await import('./commands/portal.js')).portal(args)),
+    )
+    .command(
       'doctor',
       'Check the setup and say what to fix',
       (y) =>
