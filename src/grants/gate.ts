@@ -52,6 +52,14 @@ export type Decision =
 
 type ChosenBy = 'header' | 'user' | 'route';
 
+const NO_IDENTITY: Identity = Object.freeze({
+  caller: undefined,
+  user: undefined,
+  presented: false,
+});
+/** Entries a cache holds before it starts over: bounds memory under a flood of bad keys. */
+const CACHE_LIMIT = 10_000;
+
 /**
  * Decides, for each request, whether a grant applies and whether the caller
  * may use it. Every doubt refuses: an unknown grant, a grant of another app,
@@ -65,6 +73,10 @@ export class GrantGate {
   readonly #tokens: TokenSource;
   readonly #authRequired: boolean;
   readonly #routes: ReadonlyMap<string, { grant: string; policy: Policy }>;
+  // Answers from the store, valid while its change stamp stays the same.
+  readonly #identities = new Map<string, Identity>();
+  readonly #grants = new Map<string, Grant | null>();
+  #stamp = -1;
 
   constructor(options: {
     config: Pick<LoadedConfig, 'auth' | 'routes'>;
@@ -90,8 +102,19 @@ export class GrantGate {
 
   /** Verifies the key in a `Proxy-Authorization` value. */
   identify(proxyAuthorization: string | undefined): Identity {
+    if (proxyAuthorization === undefined) return NO_IDENTITY;
+    this.#freshen();
+    const cached = this.#identities.get(proxyAuthorization);
+    if (cached) return cached;
+    const identity = this.#identifyUncached(proxyAuthorization);
+    if (this.#identities.size >= CACHE_LIMIT) this.#identities.clear();
+    this.#identities.set(proxyAuthorization, identity);
+    return identity;
+  }
+
+  #identifyUncached(proxyAuthorization: string): Identity {
     const credentials = parseProxyAuthorization(proxyAuthorization);
-    if (!credentials) return { caller: undefined, user: undefined, presented: false };
+    if (!credentials) return NO_IDENTITY;
     const caller = this.#store.keys.verify(credentials.password);
     const user = credentials.user || undefined;
     // With keys off, a password that is no key is no error: it is ignored.
@@ -174,9 +197,29 @@ export class GrantGate {
     return { kind: 'pass' };
   }
 
+  /**
+   * Drops cached identities and grants when the store changed since they were
+   * read: one cheap counter check per request instead of two queries.
+   */
+  #freshen(): void {
+    const stamp = this.#store.changeStamp();
+    if (stamp === this.#stamp) return;
+    this.#stamp = stamp;
+    this.#identities.clear();
+    this.#grants.clear();
+  }
+
   /** With keys off (`auth.required: false`) and no key, a reference may name any app's grant. */
   #find(appId: string | undefined, ref: string): Grant | undefined {
-    if (appId !== undefined) return this.#store.grants.find(appId, ref);
+    if (appId !== undefined) {
+      this.#freshen();
+      const key = `${appId}\u0000${ref}`;
+      if (this.#grants.has(key)) return this.#grants.get(key) ?? undefined;
+      const grant = this.#store.grants.find(appId, ref);
+      if (this.#grants.size >= CACHE_LIMIT) this.#grants.clear();
+      this.#grants.set(key, grant ?? null);
+      return grant;
+    }
     const matches = this.#store.grants
       .list()
       .filter((grant) => grant.id === ref || grant.alias === ref);

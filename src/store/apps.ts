@@ -23,7 +23,11 @@ export class AppStore {
   readonly #all;
   readonly #delete;
 
-  constructor(db: Database) {
+  readonly #changed: () => void;
+
+  /** `changed` is told of every write, so caches over the store can drop what they hold. */
+  constructor(db: Database, changed: () => void = () => undefined) {
+    this.#changed = changed;
     this.#insert = db.prepare<[string, string, number]>(
       'INSERT INTO apps (id, name, created_at) VALUES (?, ?, ?)',
     );
@@ -38,6 +42,7 @@ export class AppStore {
     const id = `app_${randomBase62(12)}`;
     try {
       this.#insert.run(id, name, now);
+      this.#changed();
     } catch (error) {
       if (isUniqueViolation(error)) throw new StoreConflict(`an app named ${name} exists`);
       throw error;
@@ -59,7 +64,9 @@ export class AppStore {
 
   /** Deletes the app; its keys and grants go with it (ON DELETE CASCADE). */
   delete(id: string): boolean {
-    return this.#delete.run(id).changes > 0;
+    const deleted = this.#delete.run(id).changes > 0;
+    this.#changed();
+    return deleted;
   }
 }
 

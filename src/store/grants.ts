@@ -90,7 +90,10 @@ export class GrantStore {
   readonly #activeProviders;
   readonly #extraHosts;
 
-  constructor(db: Database) {
+  readonly #changed: () => void;
+
+  constructor(db: Database, changed: () => void = () => undefined) {
+    this.#changed = changed;
     const select = `SELECT grants.*, apps.name AS app_name FROM grants JOIN apps ON apps.id = grants.app_id`;
     this.#insert = db.prepare(
       `INSERT INTO grants (id, app_id, provider, alias, principal, kind, status, params,
@@ -143,6 +146,7 @@ export class GrantStore {
         scopes: grant.scopes ?? null,
         now,
       });
+      this.#changed();
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new StoreConflict(`the app already has a grant with alias ${grant.alias}`);
@@ -172,18 +176,22 @@ export class GrantStore {
   }
 
   delete(id: string): boolean {
-    return this.#delete.run(id).changes > 0;
+    const deleted = this.#delete.run(id).changes > 0;
+    this.#changed();
+    return deleted;
   }
 
   /** Marks a new vault write; returns the version the new secret is stored under. */
   bumpSecretVersion(id: string, now = Date.now()): number {
     const row = this.#bump.get(now, id);
+    this.#changed();
     if (!row) throw new Error(`no grant ${id}`);
     return row.secret_version;
   }
 
   setStatus(id: string, status: GrantStatus, now = Date.now()): void {
     this.#setStatus.run(status, now, id);
+    this.#changed();
   }
 
   /**
@@ -199,6 +207,7 @@ export class GrantStore {
       scopes: details.scopes ?? null,
       now,
     });
+    this.#changed();
     return result.changes > 0;
   }
 

@@ -45,7 +45,10 @@ export class KeyStore {
   readonly #list;
   readonly #revoke;
 
-  constructor(db: Database) {
+  readonly #changed: () => void;
+
+  constructor(db: Database, changed: () => void = () => undefined) {
+    this.#changed = changed;
     const select = `SELECT keys.*, apps.name AS app_name FROM keys JOIN apps ON apps.id = keys.app_id`;
     this.#insert = db.prepare<[string, string, Buffer, number]>(
       'INSERT INTO keys (id, app_id, hash, created_at) VALUES (?, ?, ?, ?)',
@@ -65,6 +68,7 @@ export class KeyStore {
     const id = `key_${randomBase62(12)}`;
     const key = `${KEY_PREFIX}${randomBase62(KEY_RANDOM_CHARS)}`;
     this.#insert.run(id, appId, hashKey(key), now);
+    this.#changed();
     return { id, key };
   }
 
@@ -93,7 +97,9 @@ export class KeyStore {
 
   /** Revokes a key; false when there is no such key or it was already revoked. */
   revoke(id: string, now = Date.now()): boolean {
-    return this.#revoke.run(now, id).changes > 0;
+    const revoked = this.#revoke.run(now, id).changes > 0;
+    this.#changed();
+    return revoked;
   }
 }
 

@@ -14,12 +14,14 @@ export class Store {
   readonly keys: KeyStore;
   readonly grants: GrantStore;
   readonly #dataVersion;
+  #localChanges = 0;
 
   constructor(db: Database) {
     this.db = db;
-    this.apps = new AppStore(db);
-    this.keys = new KeyStore(db);
-    this.grants = new GrantStore(db);
+    const changed = () => (this.#localChanges += 1);
+    this.apps = new AppStore(db, changed);
+    this.keys = new KeyStore(db, changed);
+    this.grants = new GrantStore(db, changed);
     this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
@@ -34,6 +36,15 @@ export class Store {
    */
   dataVersion(): number {
     return this.#dataVersion.get() as number;
+  }
+
+  /**
+   * A number that changes whenever apps, keys or grants may have: a write by
+   * another process, or by this one through these stores. Caches compare it
+   * on each use, so a revocation anywhere applies to the next request.
+   */
+  changeStamp(): number {
+    return this.dataVersion() * 1_048_576 + this.#localChanges;
   }
 
   close(): void {
