@@ -52,6 +52,7 @@ export class Upstream {
   readonly #guard: EgressGuard;
   readonly #guardedLookup: ReturnType<EgressGuard['lookup']>;
   readonly #resolvedHosts: ReadonlySet<string>;
+  readonly #verdicts = new Map<string, NodeJS.ErrnoException | null>();
   readonly #timeoutMs: number;
   readonly #connectTimeoutMs: number;
 
@@ -86,6 +87,16 @@ export class Upstream {
    * Names are checked at DNS time by the guarded lookup instead.
    */
   refusal(target: Pick<UpstreamTarget, 'host' | 'port'>): NodeJS.ErrnoException | undefined {
+    // The verdict depends on the config and the target alone: computed once.
+    const key = `${target.host}:${target.port}`;
+    if (this.#verdicts.has(key)) return this.#verdicts.get(key) ?? undefined;
+    const refused = this.#judge(target);
+    if (this.#verdicts.size >= 10_000) this.#verdicts.clear();
+    this.#verdicts.set(key, refused ?? null);
+    return refused;
+  }
+
+  #judge(target: Pick<UpstreamTarget, 'host' | 'port'>): NodeJS.ErrnoException | undefined {
     const address = this.connectAddress(target);
     if (isIP(address.host) === 0) return undefined;
     const verdict = this.#guard.judge(address.host);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -9,14 +9,28 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export function randomBase62(length: number): string {
   let out = '';
   while (out.length < length) {
-    const bytes = randomBytes(Math.ceil((length - out.length) * 1.1) + 4);
-    for (const byte of bytes) {
-      if (byte >= 248) continue;
-      out += BASE62[byte % 62];
-      if (out.length === length) break;
-    }
+    const byte = nextRandomByte();
+    if (byte >= 248) continue;
+    out += BASE62[byte % 62];
   }
   return out;
+}
+
+// Random bytes are drawn from the OS in blocks: one syscall per 4 KiB rather
+// than one per id, which matters when every request gets an id.
+const POOL = Buffer.alloc(4096);
+let poolOffset = POOL.length;
+
+function nextRandomByte(): number {
+  if (poolOffset === POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const byte = POOL[poolOffset] as number;
+  // Each byte is used once and then forgotten.
+  POOL[poolOffset] = 0;
+  poolOffset += 1;
+  return byte;
 }
 
 /**
