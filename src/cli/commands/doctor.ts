@@ -1,12 +1,16 @@
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 
 import type { ArgumentsCamelCase } from 'yargs';
 
 import { authorityPaths, readAuthorityCertificate } from '../../ca/authority.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { systemRoots } from '../../ca/trust.js';
 import { ConfigError } from '../../errors.js';
+import { ProviderRegistry } from '../../providers/registry.js';
 import { DATABASE_FILE } from '../../store/database.js';
 import { Store } from '../../store/store.js';
 import { Vault } from '../../vault/vault.js';
@@ -42,8 +46,13 @@ export async function doctor(
   if (config) {
     findings.push(checkDataFolder(config.home));
     findings.push(checkAuthority(config.home));
+    findings.push(checkSystemTrust(config.home));
+    findings.push(checkClock(config.home));
+    findings.push(...checkProviders(config));
     findings.push(...(await checkStoreAndVault(config)));
-    findings.push(await checkDaemon(config));
+    const daemon = await checkDaemon(config);
+    findings.push(daemon);
+    if (daemon.status !== 'ok') findings.push(...(await checkListenersFree(config)));
   }
 
   const failed = findings.some((f) => f.status === 'fail');
@@ -114,6 +123,131 @@ function checkAuthority(home: string): Finding {
     };
   }
   return { check: 'ca', status: 'ok', detail: `${paths.cert} SHA-256 ${cert.fingerprint256}` };
+}
+
+/**
+ * Whether the system trust store holds the CA. Not required (`grantd env`
+ * points programs at the CA), so its absence is a hint, not a failure.
+ */
+function checkSystemTrust(home: string): Finding {
+  const cert = safeReadCert(home);
+  if (!cert) return { check: 'trust', status: 'warn', detail: 'no CA yet' };
+  const normalize = (pem: string) => pem.replace(/\s+/g, '');
+  const trusted = systemRoots().some((root) => normalize(root) === normalize(cert.pem));
+  if (trusted)
+    return { check: 'trust', status: 'ok', detail: 'the system trust store holds the grantd CA' };
+  return {
+    check: 'trust',
+    status: 'warn',
+    detail:
+      'the system trust store does not hold the grantd CA; programs trust it through grantd env / grantd run',
+    fix: `to trust it system-wide on Debian: sudo cp "$(grantd ca path)" /usr/local/share/ca-certificates/grantd.crt && sudo update-ca-certificates`,
+  };
+}
+
+/** A clock far off makes fresh leaf certificates look expired or not yet valid. */
+function checkClock(home: string): Finding {
+  const cert = safeReadCert(home);
+  const now = Date.now();
+  if (cert) {
+    const notBefore = Date.parse(new X509Certificate(cert.pem).validFrom);
+    if (now < notBefore - 300_000) {
+      return {
+        check: 'clock',
+        status: 'fail',
+        detail: `the clock (${new Date(now).toISOString()}) is before the CA was made`,
+        fix: 'set the system clock (timedatectl set-ntp true)',
+      };
+    }
+  }
+  if (now < Date.parse('2026-01-01')) {
+    return {
+      check: 'clock',
+      status: 'fail',
+      detail: `the clock says ${new Date(now).toISOString()}`,
+      fix: 'set the system clock',
+    };
+  }
+  return { check: 'clock', status: 'ok', detail: new Date(now).toISOString() };
+}
+
+/** OAuth providers that grants or the config use need their client credentials. */
+function checkProviders(config: LoadedConfig): Finding[] {
+  const registry = new ProviderRegistry(config.providers);
+  let inUse: string[] = [];
+  try {
+    const store = Store.open(config.home);
+    try {
+      inUse = store.grants.providersInUse();
+    } finally {
+      store.close();
+    }
+  } catch {
+    // The store check reports this.
+  }
+  const ids = new Set([...Object.keys(config.providers), ...inUse]);
+  const findings: Finding[] = [];
+  for (const id of ids) {
+    const provider = registry.get(id);
+    if (!provider?.spec.oauth) continue;
+    const missing = [
+      provider.client === undefined ? `providers.${id}.client_id` : undefined,
+      provider.client?.secret === undefined ? `providers.${id}.client_secret` : undefined,
+    ].filter((key): key is string => key !== undefined);
+    findings.push(
+      missing.length === 0
+        ? { check: 'provider', status: 'ok', detail: `${id}: client credentials configured` }
+        : {
+            check: 'provider',
+            status: inUse.includes(id) ? 'fail' : 'warn',
+            detail: `${id}: ${missing.join(' and ')} not set${inUse.includes(id) ? '; its grants cannot refresh' : ''}`,
+            fix: `set ${missing.join(' and ')} in the config (\${ENV} or file:PATH for the secret)`,
+          },
+    );
+  }
+  return findings;
+}
+
+/** With no daemon answering, whether its listeners could bind. */
+async function checkListenersFree(config: LoadedConfig): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const [name, text] of [
+    ['listen', config.listen],
+    ['admin', config.admin],
+  ] as const) {
+    const address = parseHostPort(text) as HostPort;
+    const error = await tryBind(address);
+    findings.push(
+      error === undefined
+        ? { check: 'port', status: 'ok', detail: `${name} ${text} is free` }
+        : {
+            check: 'port',
+            status: 'fail',
+            detail: `${name} ${text} cannot be bound (${error})`,
+            fix:
+              error === 'EADDRINUSE'
+                ? `another program holds ${text}: stop it or set ${name}: in the config`
+                : `set ${name}: to an address this machine has`,
+          },
+    );
+  }
+  return findings;
+}
+
+function tryBind(address: HostPort): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const server = createNetServer();
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    server.listen(address.port, address.host, () => server.close(() => resolve(undefined)));
+  });
+}
+
+function safeReadCert(home: string): { pem: string } | undefined {
+  try {
+    return readAuthorityCertificate(home);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The store opens and migrates; the vault opens and can decrypt every grant's secret. */

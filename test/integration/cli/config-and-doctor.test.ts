@@ -51,13 +51,31 @@ describe('config errors', () => {
   });
 });
 
+/** A port something else holds, for the listener check. */
+async function holdPort(): Promise<{ port: number; close: () => void }> {
+  const { createServer } = await import('node:net');
+  const server = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  return { port, close: () => server.close() };
+}
+
 describe('grantd doctor in a broken setup', () => {
   it('names each problem with its fix and exits 1', async () => {
     const blocker = join(tempDir(), 'a-file');
     writeFileSync(blocker, 'not a folder');
-    const config = writeConfig(`home: ${blocker}/home\nadmin: 127.0.0.1:${await freePort()}\n`);
+    const busy = await holdPort();
+    const config = writeConfig(
+      `home: ${blocker}/home\nadmin: 127.0.0.1:${await freePort()}\nlisten: 127.0.0.1:${busy.port}\n` +
+        `providers:\n  slack:\n    client_id: '123.456'\n`,
+    );
     const result = await runCli(['doctor', '--config', config]);
+    busy.close();
     expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/slack: providers\.slack\.client_secret not set/);
+    expect(result.stdout).toMatch(
+      /^FAIL\s+port\s+listen 127\.0\.0\.1:\d+ cannot be bound \(EADDRINUSE\)/m,
+    );
     expect(result.stdout).toMatch(/^FAIL\s+data\s+.*not writable \(ENOTDIR\)/m);
     expect(result.stdout).toMatch(/^FAIL\s+ca\s+no CA at/m);
     expect(result.stdout).toMatch(/fix: run grantd start/);
@@ -67,7 +85,9 @@ describe('grantd doctor in a broken setup', () => {
   it('reports as JSON with --json', async () => {
     const home = join(tempDir(), 'home');
     mkdirSync(home);
-    const config = writeConfig(`home: ${home}\nadmin: 127.0.0.1:${await freePort()}\n`);
+    const config = writeConfig(
+      `home: ${home}\nadmin: 127.0.0.1:${await freePort()}\nlisten: 127.0.0.1:${await freePort()}\n`,
+    );
     const result = await runCli(['doctor', '--json', '--config', config]);
     const report = JSON.parse(result.stdout) as {
       ok: boolean;
@@ -78,9 +98,13 @@ describe('grantd doctor in a broken setup', () => {
       ['config', 'ok'],
       ['data', 'ok'],
       ['ca', 'fail'],
+      ['trust', 'warn'],
+      ['clock', 'ok'],
       ['store', 'ok'],
       ['vault', 'ok'],
       ['daemon', 'warn'],
+      ['port', 'ok'],
+      ['port', 'ok'],
     ]);
   });
 });
