@@ -82,6 +82,18 @@ describe('grantd doctor in a broken setup', () => {
     expect(result.stdout).toMatch(/^warn\s+daemon\s+not running/m);
   });
 
+  it('exits 0 in a good setup, where only hints remain', async () => {
+    const home = join(tempDir(), 'home');
+    const config = writeConfig(
+      `home: ${home}\nadmin: 127.0.0.1:${await freePort()}\nlisten: 127.0.0.1:${await freePort()}\n`,
+    );
+    expect((await runCli(['ca', 'path', '--config', config])).code).toBe(0);
+    const result = await runCli(['doctor', '--config', config]);
+    expect(result.stdout).not.toMatch(/^FAIL/m);
+    expect(result.stdout).toMatch(/^ok\s+ca\s+.*SHA-256/m);
+    expect(result.code).toBe(0);
+  });
+
   it('reports as JSON with --json', async () => {
     const home = join(tempDir(), 'home');
     mkdirSync(home);
