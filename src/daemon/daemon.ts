@@ -17,6 +17,7 @@ import { Store } from '../store/store.js';
 import { Vault } from '../vault/vault.js';
 import { Metrics } from '../metrics/metrics.js';
 import { Interception } from '../proxy/interception.js';
+import { Portal } from '../portal/portal.js';
 import { ProxyServer } from '../proxy/server.js';
 import { Upstream } from '../proxy/upstream.js';
 import { parseHostPort, type HostPort } from '../util/hosts.js';
@@ -108,8 +109,21 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
     gate,
     audit,
   });
+  // The portal reads the config and proxy address at request time: both are
+  // set below (the config again on every reload) before the admin listener opens.
+  const portal = new Portal({
+    store,
+    vault,
+    audit,
+    authority,
+    trustBundlePath,
+    logger,
+    config: () => current,
+    proxyAddress: () => proxyAddress,
+  });
   const admin = new AdminServer({
     logger,
+    fallback: portal.handle,
     metrics: async () => ({
       contentType: metrics.registry.contentType,
       text: await metrics.registry.metrics(),

@@ -78,4 +78,14 @@ export const MIGRATIONS: readonly string[] = [
   -- Optional method and path rules per grant, as JSON {"methods": [...], "paths": [...]}.
   ALTER TABLE grants ADD COLUMN policy TEXT NOT NULL DEFAULT '{}';
   `,
+  `
+  -- One-time login links for the local portal (grantd portal): only a SHA-256
+  -- of each token, when it stops working, and when it was used.
+  CREATE TABLE portal_logins (
+    hash        BLOB PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER
+  );
+  `,
 ];
