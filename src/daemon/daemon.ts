@@ -73,7 +73,10 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
   const extraRoots = config.upstream.ca_file ? readRoots(config.upstream.ca_file) : [];
   const trustBundlePath = writeTrustBundle(config.home, authority.certPem, extraRoots);
 
-  const store = Store.open(config.home);
+  // The daemon must never stall its event loop waiting on a lock another
+  // process holds: a write that cannot go at once fails fast and is retried
+  // (audit rows stay queued), where a CLI command would rather wait its turn.
+  const store = Store.open(config.home, { busyTimeoutMs: 100 });
   const vault = await Vault.open(config, { logger });
   const providers = new ProviderRegistry(config.providers);
   const audit = new AuditLog(store.db, logger);
@@ -90,15 +93,16 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
   // One pool of upstream connections; token endpoints are called with the same
   // trust, `resolve:` and egress guard as proxied traffic.
   const upstream = new Upstream(config);
+  const leafCache = new LeafCache(authority);
+  const metrics = new Metrics({ leafCache, audit });
   const tokens = new OAuthTokenSource({
     vault,
     store,
     client: new TokenClient(upstream),
     logger,
+    onRefresh: (provider, result) => metrics.refreshes.inc({ provider, result }),
   });
   const gate = new GrantGate({ config, store, providers, tokens });
-  const leafCache = new LeafCache(authority);
-  const metrics = new Metrics({ leafCache, audit });
   const proxy = new ProxyServer({
     config,
     logger,
@@ -209,6 +213,8 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
     trustBundlePath,
     reload,
     close(graceMs = config.shutdown.grace_ms) {
+      // A second close without grace (a second signal) cuts the drain short.
+      if (closing && graceMs === 0) proxy.abortDrain();
       closing ??= (async () => {
         logger.info({ graceMs }, 'shutting down');
         await proxy.close(graceMs);

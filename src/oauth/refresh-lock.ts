@@ -1,4 +1,28 @@
+import { hostname } from 'node:os';
+
 import type { Database } from '../store/database.js';
+import { randomBase62 } from '../util/ids.js';
+
+/**
+ * An owner name for a lock: host, pid and a random part. A lock whose owner
+ * is a dead process on this host is broken at once, rather than after its
+ * time-to-live (a daemon killed mid-refresh must not block the restarted one).
+ */
+export function lockOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBase62(12)}`;
+}
+
+function isDeadLocalOwner(owner: string): boolean {
+  const [host, pid] = owner.split(':');
+  if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid)) return false;
+  if (Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 /**
  * Named locks in the `locks` table, shared by every process on one data
@@ -8,6 +32,8 @@ import type { Database } from '../store/database.js';
 export class SqliteLocks {
   readonly #take;
   readonly #release;
+  readonly #holder;
+  readonly #breakStale;
 
   constructor(db: Database) {
     // The upsert takes a free name, or one whose holder is past its expiry; a
@@ -18,10 +44,16 @@ export class SqliteLocks {
        WHERE locks.expires_at <= ?`,
     );
     this.#release = db.prepare<[string, string]>('DELETE FROM locks WHERE name = ? AND owner = ?');
+    this.#holder = db.prepare<[string], string>('SELECT owner FROM locks WHERE name = ?').pluck();
+    this.#breakStale = this.#release;
   }
 
   /** Takes `name` for `owner` until `now + ttlMs`; false when someone else holds it. */
   tryTake(name: string, owner: string, ttlMs: number, now = Date.now()): boolean {
+    if (this.#take.run(name, owner, now + ttlMs, now).changes > 0) return true;
+    const holder = this.#holder.get(name);
+    if (holder === undefined || !isDeadLocalOwner(holder)) return false;
+    this.#breakStale.run(name, holder);
     return this.#take.run(name, owner, now + ttlMs, now).changes > 0;
   }
 

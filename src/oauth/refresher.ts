@@ -6,10 +6,9 @@ import type { Logger } from '../log/logger.js';
 import type { Provider } from '../providers/registry.js';
 import type { Grant } from '../store/grants.js';
 import type { Store } from '../store/store.js';
-import { randomBase62 } from '../util/ids.js';
 import type { Vault } from '../vault/vault.js';
 import { isExpired, isFresh, type OAuthCredential } from './freshness.js';
-import { SqliteLocks } from './refresh-lock.js';
+import { lockOwner, SqliteLocks } from './refresh-lock.js';
 import type { TokenClient, TokenSet } from './token-client.js';
 import { toCredential } from './token-response.js';
 
@@ -28,7 +27,11 @@ export interface OAuthTokenSourceOptions {
   forceIntervalMs?: number;
   /** The clock for expiry and cool-down (tests move it); locks use real time. */
   now?: () => number;
+  /** Told of every refresh this process made: `ok`, `needs_reauth` or `failed` (metrics). */
+  onRefresh?: (provider: string, result: RefreshResult) => void;
 }
+
+export type RefreshResult = 'ok' | 'needs_reauth' | 'failed';
 
 /** Decides whether a credential already satisfies a caller, so no refresh is needed. */
 type Satisfied = (current: OAuthCredential, now: number) => boolean;
@@ -65,6 +68,7 @@ export class OAuthTokenSource implements TokenSource {
   readonly #lockWaitMs: number;
   readonly #forceIntervalMs: number;
   readonly #now: () => number;
+  readonly #onRefresh: (provider: string, result: RefreshResult) => void;
   readonly #inflight = new Map<string, Promise<FreshToken>>();
   readonly #cooling = new Map<string, Cooling>();
   readonly #lastForced = new Map<string, number>();
@@ -80,6 +84,7 @@ export class OAuthTokenSource implements TokenSource {
     this.#lockWaitMs = options.lockWaitMs ?? 20_000;
     this.#forceIntervalMs = options.forceIntervalMs ?? 10_000;
     this.#now = options.now ?? Date.now;
+    this.#onRefresh = options.onRefresh ?? (() => undefined);
   }
 
   async tokenFor(grant: Grant, provider: Provider): Promise<FreshToken> {
@@ -175,7 +180,7 @@ export class OAuthTokenSource implements TokenSource {
 
   async #renewLocked(grant: Grant, provider: Provider, satisfied: Satisfied): Promise<FreshToken> {
     const name = `oauth-refresh:${grant.id}`;
-    const owner = randomBase62(16);
+    const owner = lockOwner();
     const started = Date.now();
     try {
       const done = await this.#takeLock(name, owner, grant.id, satisfied);
@@ -187,6 +192,7 @@ export class OAuthTokenSource implements TokenSource {
     try {
       const fresh = await this.#renewHeld(grant.id, provider, satisfied);
       if (fresh.refreshed) {
+        this.#onRefresh(grant.provider, 'ok');
         this.#logger.info(
           { grant: grant.id, provider: grant.provider, durationMs: Date.now() - started },
           'refreshed an OAuth token',
@@ -272,6 +278,7 @@ export class OAuthTokenSource implements TokenSource {
     if (!(error instanceof GrantdError)) return;
     const fields = { grant: grant.id, provider: grant.provider, reason: causeOf(error) };
     if (error.code === 'grant_needs_reauth') {
+      this.#onRefresh(grant.provider, 'needs_reauth');
       this.#store.grants.setStatus(grant.id, 'needs_reauth');
       this.#logger.warn(
         fields,
@@ -280,6 +287,7 @@ export class OAuthTokenSource implements TokenSource {
       return;
     }
     if (error.code === 'token_refresh_failed') {
+      this.#onRefresh(grant.provider, 'failed');
       this.#cooling.set(grant.id, { until: this.#now() + this.#cooldownMs, error });
       this.#logger.error({ ...fields, cooldownMs: this.#cooldownMs }, 'OAuth token refresh failed');
     }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord } from '../audit/record.js';
-import type { ErrorCode } from '../errors.js';
+import { statusFor, type ErrorCode } from '../errors.js';
 import type { CallInfo, Decision, GrantGate } from '../grants/gate.js';
 import { applyInjection } from '../grants/inject.js';
 import type { KeyLimiter } from '../grants/limits.js';
@@ -63,7 +63,10 @@ export async function serveThroughGate(
     if (decision.code === 'vault_unavailable') ctx.metrics?.vaultErrors.inc();
     let code: ErrorCode = decision.code;
     let message = decision.message;
-    if (deps.auditRequired && !commit(deps, ctx, { ...base, status: 0, outcome: code })) {
+    if (
+      deps.auditRequired &&
+      !commit(deps, ctx, { ...base, status: statusFor(code), outcome: code })
+    ) {
       code = 'audit_unavailable';
       message = undefined;
     }
@@ -107,6 +110,13 @@ function refuseLimited(
 ): void {
   const base = auditBase(ctx, call, { kind: 'refuse', code: 'rate_limited' });
   ctx.logFields = { app: base.app };
+  if (deps.auditRequired) {
+    const committed = commit(deps, ctx, { ...base, status: 429, outcome: 'rate_limited' });
+    refuse(ctx, res, committed ? 'rate_limited' : 'audit_unavailable', {
+      headers: committed ? { 'Retry-After': String(retryAfterS) } : undefined,
+    });
+    return;
+  }
   refuse(ctx, res, 'rate_limited', {
     headers: { 'Retry-After': String(retryAfterS) },
     onFinished: (finished) => deps.audit.record(row(base, finished)),

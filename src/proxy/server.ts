@@ -53,6 +53,7 @@ export class ProxyServer {
   readonly #busy = new Map<Duplex, number>();
   #draining = false;
   #drained: (() => void) | undefined;
+  #cutDrain: (() => void) | undefined;
 
   constructor(options: ProxyServerOptions) {
     this.#options = options;
@@ -104,6 +105,11 @@ export class ProxyServer {
     this.#flow.gate = parts.gate;
   }
 
+  /** Ends a drain in progress now: whatever is still open is closed. */
+  abortDrain(): void {
+    this.#cutDrain?.();
+  }
+
   async listen(address: HostPort): Promise<AddressInfo> {
     this.#outer.listen(address.port, address.host);
     await once(this.#outer, 'listening');
@@ -127,7 +133,10 @@ export class ProxyServer {
     if (this.#sockets.size > 0) {
       const drained = new Promise<void>((resolve) => (this.#drained = resolve));
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+        this.#cutDrain = resolve;
+      });
       await Promise.race([drained, deadline]);
       clearTimeout(timer);
       for (const socket of this.#sockets) socket.destroy();
@@ -205,7 +214,7 @@ export class ProxyServer {
       return;
     }
     const ctx = this.#context(req, parsed.target, parsed.path);
-    if (!hostMatches(req.headers.host, parsed.target)) {
+    if (!hostMatches(req, parsed.target)) {
       refuse(ctx, res, 'bad_request', {
         message: 'The Host header does not match the request URL.',
         close: true,
@@ -240,7 +249,7 @@ export class ProxyServer {
       });
       return;
     }
-    if (!hostMatches(req.headers.host, target)) {
+    if (!hostMatches(req, target)) {
       refuse(ctx, res, 'bad_request', {
         message: "The Host header does not match the tunnel's destination.",
         close: true,
@@ -268,7 +277,7 @@ export class ProxyServer {
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: UpstreamTarget): void {
     const id = newRequestId();
-    if (!hostMatches(req.headers.host, target)) {
+    if (!hostMatches(req, target)) {
       writeRawError(socket, 'bad_request', id, {
         message: 'The Host header does not match the destination.',
       });
@@ -351,7 +360,7 @@ export class ProxyServer {
       { tunnel: id, host: target.host, status: 407, outcome: 'proxy_auth_required' },
       'CONNECT refused',
     );
-    this.#options.audit.record({
+    const record = {
       ts: Date.now(),
       requestId: id,
       app: undefined,
@@ -368,7 +377,19 @@ export class ProxyServer {
       durationMs: 0,
       bytesIn: 0,
       bytesOut: 0,
-    });
+    };
+    if (!this.#flow.auditRequired) {
+      this.#options.audit.record(record);
+    } else {
+      // `audit.mode: required`: the refusal is answered only once its row is committed.
+      try {
+        this.#options.audit.recordNow(record);
+      } catch (error) {
+        this.#log.error({ err: error, tunnel: id }, 'audit row not committed; refusing');
+        writeRawError(socket, 'audit_unavailable', id);
+        return;
+      }
+    }
     writeRawError(socket, 'proxy_auth_required', id, { headers: PROXY_AUTHENTICATE });
   }
 
@@ -447,12 +468,19 @@ function parseAbsoluteUrl(raw: string): { target: UpstreamTarget; path: string }
 }
 
 /**
- * Whether a Host header names the destination: the same canonical host, and
- * the same port when it states one. A missing Host (HTTP/1.0) is accepted.
+ * Whether the Host header names the destination: exactly one Host field, the
+ * same canonical host, and the same port when it states one. A missing Host
+ * (HTTP/1.0) is accepted. Two Host fields are refused: servers disagree on
+ * which one counts (RFC 9112 section 3.2).
  */
-function hostMatches(hostHeader: string | undefined, target: HostPort): boolean {
+function hostMatches(req: IncomingMessage, target: HostPort): boolean {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if ((req.rawHeaders[i] as string).toLowerCase() === 'host') count += 1;
+  }
+  if (count > 1) return false;
+  const hostHeader = req.headers.host;
   if (hostHeader === undefined) return true;
-  const defaultPort = target.port;
-  const parsed = parseHostPort(hostHeader, defaultPort);
+  const parsed = parseHostPort(hostHeader, target.port);
   return parsed !== undefined && parsed.host === target.host && parsed.port === target.port;
 }
