@@ -9,13 +9,19 @@ import { randomBase62 } from '../util/ids.js';
  * time-to-live (a daemon killed mid-refresh must not block the restarted one).
  */
 export function lockOwner(): string {
-  return `${hostname()}:${process.pid}:${randomBase62(12)}`;
+  return `${hostname()}:${process.pid}:${PROCESS_ID}:${randomBase62(12)}`;
 }
 
+/**
+ * Tells this process from an earlier one with the same pid: a restarted
+ * container is often pid 1 again, on the same host name.
+ */
+const PROCESS_ID = randomBase62(12);
+
 function isDeadLocalOwner(owner: string): boolean {
-  const [host, pid] = owner.split(':');
+  const [host, pid, processId] = owner.split(':');
   if (host !== hostname() || pid === undefined || !/^\d+$/.test(pid)) return false;
-  if (Number(pid) === process.pid) return false;
+  if (Number(pid) === process.pid) return processId !== PROCESS_ID;
   try {
     process.kill(Number(pid), 0);
     return false;

@@ -33,12 +33,8 @@ describe('grantd audit --json with many rows', () => {
     expect(result.stdout.split('\n').filter((l) => l !== '')).toHaveLength(ROWS);
   });
 
-  // Bug: src/cli/main.ts calls process.exit as soon as the command returns.
-  // Writes to a pipe that did not fit in the pipe buffer are still queued in
-  // the process then, and are dropped: `grantd audit --json | jq` sees a
-  // truncated stream and a cut-off last line. The entry file should let
-  // stdout and stderr drain first (e.g. `process.stdout.write('', cb)` on
-  // both, then exit), or set process.exitCode and return.
+  // Output beyond the pipe's buffer is still queued when the command returns;
+  // the CLI must not exit before it has gone out (`grantd audit --json | jq`).
   it('prints every row to a pipe', async () => {
     const result = await runCli(['audit', '--json', '--limit', String(ROWS)], { env });
     expect(result.code).toBe(0);

@@ -33,15 +33,10 @@ afterAll(async () => {
 const TWO_HOSTS =
   'Host: api.openai.com\r\nHost: evil.example\r\nGrantd-Grant: ai\r\nConnection: close\r\n\r\n';
 
-// Bug: Node's HTTP parser accepts a repeated Host field and req.headers.host
-// keeps the first, which is all grantd checks (hostMatches in
-// src/proxy/server.ts); the raw header list, both fields included, goes to
-// the upstream with the credential. RFC 9112 section 3.2 says a server MUST
-// answer 400 to more than one Host field. An upstream or CDN in front of it
-// that routes by the last Host would route a credentialed request by a name
-// grantd never checked. grantd should refuse with 400 bad_request when
-// rawHeaders holds more than one Host (and, for the same reason, answer 400
-// to an HTTP/1.1 request without one).
+// Node's parser accepts a repeated Host field and keeps the first in
+// req.headers.host; the raw list, both fields included, would go upstream with
+// the credential, to a server or CDN that may route by the last one. RFC 9112
+// section 3.2: more than one Host field is a 400.
 describe('a request with two Host fields', () => {
   it('is refused with 400 inside an intercepted tunnel, before the upstream', async () => {
     const before = upstream.seen.length;

@@ -225,13 +225,9 @@ describe('the database locked by another process, with audit.mode required', () 
 });
 
 describe('the database locked by another process, for the other requests', () => {
-  // Bug: better-sqlite3 is synchronous, and the store's busy_timeout (5 s,
-  // src/store/database.ts) makes each audit write wait for the lock inside
-  // the event loop: while another process holds SQLite's write lock, every
-  // flush (every 20 ms, then every 1 s while failing) freezes the whole
-  // daemon for 5 s, proxy and admin listeners alike. The audit log should
-  // write with a short busy timeout (its rows are kept and retried anyway),
-  // or from a worker thread.
+  // better-sqlite3 is synchronous: a write waiting on another process's lock
+  // waits inside the event loop. The daemon's short busy_timeout keeps that
+  // wait to 100 ms, so the listeners keep answering while audit rows queue.
   it('keeps answering /healthz within a second', { timeout: 30_000 }, async () => {
     const grantd: ChildDaemon = await spawnDaemon(overrides());
     cleanups.push(() => grantd.stop());
@@ -341,11 +337,8 @@ describe('SIGTERM', () => {
 });
 
 describe('a second SIGTERM', () => {
-  // Bug: the second signal logs "second signal: closing now" and calls
-  // daemon.close(0) (src/cli/commands/start.ts), but close() returns the
-  // promise of the first call (src/daemon/daemon.ts, `closing ??=`), which
-  // still waits out shutdown.grace_ms. close(0) during a drain should end
-  // the grace period at once (e.g. resolve the pending deadline early).
+  // The second signal calls close(0) while the first close() is still
+  // draining: it must end the grace period, not wait it out.
   it('ends the drain at once', { timeout: 30_000 }, async () => {
     const grantd: ChildDaemon = await spawnDaemon({
       ...overrides(),

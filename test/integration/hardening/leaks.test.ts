@@ -359,7 +359,7 @@ async function cliEverything(): Promise<void> {
   expect(run).toBe('{"ok":true}');
   const revoked = JSON.parse(grants.trim().split('\n')[0] as string) as { id: string };
   await cli(['grant', 'revoke', revoked.id]);
-  // Big outputs go through a file: see cli-output.test.ts.
+  // And into a file, as a script keeping the whole log would.
   const all = await runCliToFile(['audit', '--json', '--limit', '100000'], cliEnv());
   cliRuns.push({ args: ['audit', '--json', '(file)'], ...all, printsKey: false });
 }
@@ -468,10 +468,8 @@ describe('secrets never appear', () => {
 });
 
 describe('the metrics of the run', () => {
-  // Bug: Metrics.refreshes (grantd_token_refreshes_total, src/metrics/metrics.ts)
-  // is declared and documented but never incremented: OAuthTokenSource has no
-  // access to the metrics. It should count each refresh by provider and
-  // result (ok, needs_reauth, failed) where #renewLocked ends.
+  // The run refreshed four times: acct and stale succeed, flaky meets a 500,
+  // revoked meets invalid_grant.
   it('count the OAuth refreshes, by result', () => {
     const series = (result: string) =>
       new RegExp(`^grantd_token_refreshes_total\\{[^}]*result="${result}"[^}]*\\} [1-9]`, 'm');

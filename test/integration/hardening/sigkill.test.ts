@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 
@@ -311,9 +312,8 @@ async function refusedCall(agent: ProxyAgent): Promise<string> {
 }
 
 describe('audit.mode: required, when the daemon dies right after an answer', () => {
-  // Bug: ProxyServer's refusal of a keyless CONNECT (src/proxy/server.ts) queues
-  // its row with audit.record in every mode; in required mode it should be
-  // committed with recordNow before the 407 is written.
+  // A keyless CONNECT gets its 407 from ProxyServer, not the grant flow: in
+  // required mode it too is answered only once its row is committed.
   it('has committed the row of a CONNECT it refused with 407', async () => {
     const s = await setup({ audit: { mode: 'required' } }, true);
     const control = await refusedCall(agentFor(s.first, s.key));
@@ -334,8 +334,7 @@ describe('audit.mode: required, when the daemon dies right after an answer', () 
     });
   });
 
-  // Bug: refuseLimited (src/proxy/grant-flow.ts) queues the 429's row with
-  // audit.record in every mode, where required mode should commit it first.
+  // The same for a 429, which is answered before the grant is chosen.
   it('has committed the row of a call it refused with 429', async () => {
     const s = await setup(
       { audit: { mode: 'required' }, limits: { per_key: { rate_per_s: 0.001, burst: 1 } } },
@@ -362,9 +361,8 @@ describe('audit.mode: required, when the daemon dies right after an answer', () 
     expect(rowIn(s.first.home, requestId)).toMatchObject({ outcome: 'rate_limited' });
   });
 
-  // Bug: in required mode serveThroughGate commits a refusal's row with status
-  // 0 (src/proxy/grant-flow.ts), so `grantd audit --status 4xx` misses every
-  // refusal; it should commit the status it is about to send.
+  // A refusal's row is committed before the answer, with the status about to
+  // be sent, so `grantd audit --status 4xx` finds it.
   it('records the status the client saw for a refused call', async () => {
     const s = await setup({ audit: { mode: 'required' } }, true);
     const requestId = await refusedCall(agentFor(s.first, s.key));
@@ -376,12 +374,10 @@ describe('audit.mode: required, when the daemon dies right after an answer', () 
 });
 
 describe('SIGKILL during a token refresh', () => {
-  // Bug: the refresh lock row (src/oauth/refresh-lock.ts) of a killed daemon
-  // holds for its 30 s TTL. After a restart the first call waits the 20 s
-  // lock wait, then gets 502 token_refresh_failed ("Another grantd process is
-  // still refreshing"), and the grant is unusable until the TTL runs out. The
-  // lock owner should name its pid and host, so that a dead holder's lock is
-  // broken at once, as src/vault/file-lock.ts does for the vault.
+  // The refresh lock row of a killed daemon must not outlive it: the lock
+  // names its owner's host and pid, and a dead local owner's lock is broken at
+  // once, where waiting out its 30 s TTL would cost the first call 20 s and a
+  // 502, and leave the grant unusable meanwhile.
   it(
     'lets the grant refresh on the first call after the restart',
     { timeout: 30_000 },
@@ -397,16 +393,20 @@ describe('SIGKILL during a token refresh', () => {
       const before = refreshes();
       fake.refreshFailure = 'hang';
       const agent = agentFor(s.first, s.key);
-      await vi.waitFor(async () => {
-        const res = await request(`https://${API_HOST}/v1/stale`, {
-          dispatcher: agent,
-          headers: { 'grantd-grant': 'short' },
-          headersTimeout: 300,
-        }).catch(() => undefined);
-        await res?.body.dump();
-        // The call is held while grantd waits on the hanging token endpoint.
-        expect(refreshes()).toBe(before + 1);
-      });
+      await vi.waitFor(
+        async () => {
+          const res = await request(`https://${API_HOST}/v1/stale`, {
+            dispatcher: agent,
+            headers: { 'grantd-grant': 'short' },
+            headersTimeout: 300,
+          }).catch(() => undefined);
+          await res?.body.dump();
+          // The call is held while grantd waits on the hanging token endpoint.
+          expect(refreshes()).toBe(before + 1);
+          // A loaded CI machine may take a few seconds to get there.
+        },
+        { timeout: 10_000, interval: 100 },
+      );
       s.first.child.kill('SIGKILL');
       await s.first.exited;
       fake.refreshFailure = undefined;
@@ -419,6 +419,51 @@ describe('SIGKILL during a token refresh', () => {
       });
       await res.body.dump();
       expect(res.statusCode).toBe(200);
+    },
+  );
+  // In a container grantd runs as pid 1, and a container restart (an OOM kill
+  // is a SIGKILL) keeps the pod's host name: the new daemon has the very host
+  // and pid its dead predecessor wrote into the lock. isDeadLocalOwner in
+  // src/oauth/refresh-lock.ts takes a lock with our own pid for one of ours
+  // and waits, so the grant is blocked for the lock's TTL as before. The
+  // owner should also carry something that changes with each process (its
+  // start time, or a per-process random id the process remembers), and a
+  // lock with our host and pid but not our id is a predecessor's: dead.
+  it(
+    'breaks a lock left by an earlier process with the same host and pid, as after a container restart',
+    { timeout: 30_000 },
+    async () => {
+      const s = await setup({}, true);
+      const cli = cliFor(s.first.home, s.first.configPath);
+      const grantId = (
+        await cli.run(
+          ['grant', 'import', 'fake', '--app', 'load', '--alias', 'restarted'],
+          // Expired already: the first call must refresh, and so take the lock.
+          JSON.stringify({
+            ...fake.mintTokens(),
+            expires_in: undefined,
+            expires_at: Math.floor(Date.now() / 1000) - 60,
+          }),
+        )
+      ).stdout.trim();
+      expect(grantId).toMatch(/^gr_/);
+      // What the predecessor left: this host, this daemon's pid, 30 s to run.
+      const db = new BetterSqlite3(join(s.first.home, 'grantd.db'));
+      db.prepare('INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?)').run(
+        `oauth-refresh:${grantId}`,
+        `${hostname()}:${s.first.pid}:predecessor`,
+        Date.now() + 30_000,
+      );
+      db.close();
+
+      const res = await request(`https://${API_HOST}/v1/after-container-restart`, {
+        dispatcher: agentFor(s.first, s.key),
+        headers: { 'grantd-grant': 'restarted' },
+        headersTimeout: 5_000,
+      });
+      await res.body.dump();
+      expect(res.statusCode).toBe(200);
+      expect(fake.tokenCalls.at(-1)?.grantType).toBe('refresh_token');
     },
   );
 });

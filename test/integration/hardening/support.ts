@@ -123,10 +123,9 @@ export class Rng {
 }
 
 /**
- * Runs the grantd CLI with stdout going to a file rather than a pipe, and
- * returns what it wrote. Large outputs need this: the CLI calls process.exit
- * while writes to a pipe may still be queued, and those are lost (see
- * cli-output.test.ts).
+ * Runs the grantd CLI with stdout going to a file, as a script saving its
+ * output would, and returns what it wrote (cli-output.test.ts compares this
+ * with a pipe).
  */
 export async function runCliToFile(
   args: string[],
