@@ -59,7 +59,7 @@ async function tryCreate(path: string): Promise<HeldLock | undefined> {
     throw lockIoError(path, error);
   }
   try {
-    await handle.writeFile(`${process.pid}\n${hostname()}\n`, 'utf8');
+    await handle.writeFile(`${process.pid}\n${hostname()}\n${PROCESS_ID}\n`, 'utf8');
     const { ino } = await handle.stat();
     await handle.close();
     return { release: () => releaseLock(path, ino) };
@@ -92,11 +92,16 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   }
   if (Date.now() - mtimeMs > staleMs) return true;
 
-  const [pidText, host] = text.split('\n');
+  const [pidText, host, processId] = text.split('\n');
   const pid = Number(pidText);
   if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  // Our pid but not our process: a predecessor, as in a restarted container (pid 1 again).
+  if (pid === process.pid) return processId !== PROCESS_ID;
   return !isAlive(pid);
 }
+
+/** Tells this process from an earlier one that had the same pid. */
+const PROCESS_ID = randomBytes(8).toString('hex');
 
 function isAlive(pid: number): boolean {
   try {

@@ -65,7 +65,8 @@ it('breaks a lock older than the stale age even when its pid is alive', async ()
 
 it('waits for a live lock, then fails with vault_unavailable naming the lock file', async () => {
   const home = tempHome();
-  const path = lockAt(home, `${process.pid}\n${hostname()}\n`);
+  // The parent (vitest) is alive and is not us.
+  const path = lockAt(home, `${process.ppid}\n${hostname()}\n`);
   const log = captureLogger();
   const vault = new Vault(await backend(home, { waitMs: 300 }), log.logger);
 
@@ -76,7 +77,15 @@ it('waits for a live lock, then fails with vault_unavailable naming the lock fil
   expect((error as GrantdError).code).toBe('vault_unavailable');
   expect(log.at('error')[0]!.msg).toContain(path);
   // The lock is not ours: it stays.
-  expect(readFileSync(path, 'utf8')).toBe(`${process.pid}\n${hostname()}\n`);
+  expect(readFileSync(path, 'utf8')).toBe(`${process.ppid}\n${hostname()}\n`);
+});
+
+it('breaks a lock left by an earlier process with our host and pid (a restarted container)', async () => {
+  const home = tempHome();
+  lockAt(home, `${process.pid}\n${hostname()}\nan-earlier-process\n`);
+  const files = await backend(home, { waitMs: 200 });
+  await files.set('gr_1', 'one');
+  expect(await files.get('gr_1')).toBe('one');
 });
 
 it('does not trust a dead pid from another host, only the lock age', async () => {
