@@ -4,17 +4,24 @@ import type { AuditRecord } from './record.js';
 export interface AuditFilter {
   /** Rows at or after this time (ms). */
   since?: number | undefined;
+  /** Rows before this time (ms). */
+  until?: number | undefined;
   app?: string | undefined;
   grant?: string | undefined;
   provider?: string | undefined;
   /** An exact status (`403`), a class (`4xx`), or an outcome (`ok`, `host_not_allowed`). */
   status?: string | undefined;
-  /** Only rows after this sequence number, for `--follow`. */
+  /** `ok` or an error code, beside a status. */
+  outcome?: string | undefined;
+  /** Only rows after this sequence number, for `--follow` and a live tail. */
   afterSeq?: number | undefined;
+  /** Only rows before this sequence number: the next page back. */
+  beforeSeq?: number | undefined;
   limit?: number | undefined;
 }
 
-interface AuditRow {
+/** An audit row as SQLite returns it. */
+export interface AuditRow {
   seq: number;
   ts: number;
   request_id: string;
@@ -42,6 +49,18 @@ export function queryAudit(
   db: Database,
   filter: AuditFilter,
 ): { seq: number; record: AuditRecord }[] {
+  const { sql, params } = auditWhere(filter);
+  const limit = filter.limit ?? -1;
+  const rows = db
+    .prepare<(string | number)[], AuditRow>(
+      `SELECT * FROM (SELECT * FROM audit ${sql} ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
+    )
+    .all(...params, limit);
+  return rows.map((row) => ({ seq: row.seq, record: fromRow(row) }));
+}
+
+/** The WHERE clause (possibly empty) and its parameters for a filter. */
+export function auditWhere(filter: AuditFilter): { sql: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const add = (clause: string, ...values: (string | number)[]) => {
@@ -49,7 +68,9 @@ export function queryAudit(
     params.push(...values);
   };
   if (filter.since !== undefined) add('ts >= ?', filter.since);
+  if (filter.until !== undefined) add('ts < ?', filter.until);
   if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq);
+  if (filter.beforeSeq !== undefined) add('seq < ?', filter.beforeSeq);
   if (filter.app) add('app = ?', filter.app);
   if (filter.grant) add('grant_id = ?', filter.grant);
   if (filter.provider) add('provider = ?', filter.provider);
@@ -59,14 +80,19 @@ export function queryAudit(
     else if (status.kind === 'exact') add('status = ?', status.value);
     else add('outcome = ?', status.value);
   }
-  const condition = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-  const limit = filter.limit ?? -1;
-  const rows = db
-    .prepare<(string | number)[], AuditRow>(
-      `SELECT * FROM (SELECT * FROM audit ${condition} ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
-    )
-    .all(...params, limit);
-  return rows.map((row) => ({ seq: row.seq, record: fromRow(row) }));
+  if (filter.outcome) add('outcome = ?', filter.outcome);
+  return { sql: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+/** `30s`, `15m`, `2h`, `7d`, or a date (`2026-12-01`, ISO 8601), to ms since the epoch. */
+export function parseSince(text: string, now = Date.now()): number | undefined {
+  const relative = /^(\d+)\s*(s|m|h|d)$/.exec(text.trim());
+  if (relative) {
+    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's'];
+    return now - Number(relative[1]) * unit;
+  }
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : date;
 }
 
 type StatusFilter =
@@ -84,7 +110,7 @@ export function parseStatusFilter(text: string): StatusFilter {
   return { kind: 'outcome', value: lower };
 }
 
-function fromRow(row: AuditRow): AuditRecord {
+export function fromRow(row: AuditRow): AuditRecord {
   return {
     ts: row.ts,
     requestId: row.request_id,

@@ -1,49 +1,20 @@
-import { parseStatusFilter } from '../audit/query.js';
-import { toAuditJson, type AuditJson, type AuditRecord } from '../audit/record.js';
-import { parseSince } from '../cli/commands/audit.js';
+import {
+  auditWhere,
+  fromRow,
+  parseSince,
+  type AuditFilter,
+  type AuditRow,
+} from '../audit/query.js';
+import { toAuditJson, type AuditJson } from '../audit/record.js';
 import type { Database } from '../store/database.js';
 import { PortalError } from './http.js';
 
-/** The portal's audit filter: the CLI's, plus an end time and status class and outcome apart. */
-export interface AuditQuery {
-  since?: number | undefined;
-  until?: number | undefined;
-  app?: string | undefined;
-  grant?: string | undefined;
-  provider?: string | undefined;
-  /** A class (`4xx`) or an exact status (`404`). */
-  status?: string | undefined;
-  /** `ok` or an error code. */
-  outcome?: string | undefined;
-  /** Only rows newer than this sequence number: the live tail. */
-  afterSeq?: number | undefined;
-  /** Only rows older than this one: the next page back. */
-  beforeSeq?: number | undefined;
-}
+/** The portal's audit filter: the CLI's, with an end time and status class and outcome apart. */
+export type AuditQuery = Omit<AuditFilter, 'limit'>;
 
 /** An audit row as the portal sends it: `grantd audit --json`'s fields and the row's number. */
 export interface AuditRowJson extends AuditJson {
   seq: number;
-}
-
-interface Row {
-  seq: number;
-  ts: number;
-  request_id: string;
-  app: string | null;
-  key_id: string | null;
-  grant_id: string | null;
-  provider: string | null;
-  principal: string | null;
-  method: string;
-  host: string;
-  path: string;
-  status: number;
-  outcome: string;
-  refreshed: number;
-  duration_ms: number;
-  bytes_in: number;
-  bytes_out: number;
 }
 
 const TEXT_FILTERS = ['app', 'grant', 'provider'] as const;
@@ -77,9 +48,9 @@ export function parseAuditQuery(params: URLSearchParams, now = Date.now()): Audi
 
 /** The newest rows matching the filter, newest first. */
 export function listAudit(db: Database, query: AuditQuery, limit: number): AuditRowJson[] {
-  const { sql, params } = whereClause(query);
+  const { sql, params } = auditWhere(query);
   return db
-    .prepare<(string | number)[], Row>(`SELECT * FROM audit ${sql} ORDER BY seq DESC LIMIT ?`)
+    .prepare<(string | number)[], AuditRow>(`SELECT * FROM audit ${sql} ORDER BY seq DESC LIMIT ?`)
     .all(...params, limit)
     .map(toJson);
 }
@@ -94,13 +65,13 @@ export function* iterateAudit(
   let after = query.afterSeq ?? 0;
   let left = max;
   while (left > 0) {
-    const { sql, params } = whereClause({ ...query, afterSeq: after });
+    const { sql, params } = auditWhere({ ...query, afterSeq: after });
     const rows = db
-      .prepare<(string | number)[], Row>(`SELECT * FROM audit ${sql} ORDER BY seq LIMIT ?`)
+      .prepare<(string | number)[], AuditRow>(`SELECT * FROM audit ${sql} ORDER BY seq LIMIT ?`)
       .all(...params, Math.min(chunk, left));
     for (const row of rows) yield toJson(row);
     if (rows.length < chunk) return;
-    after = (rows.at(-1) as Row).seq;
+    after = (rows.at(-1) as AuditRow).seq;
     left -= rows.length;
   }
 }
@@ -152,50 +123,9 @@ export function auditSeries(
   return series;
 }
 
-function whereClause(query: AuditQuery): { sql: string; params: (string | number)[] } {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  const add = (clause: string, ...values: (string | number)[]) => {
-    where.push(clause);
-    params.push(...values);
-  };
-  if (query.since !== undefined) add('ts >= ?', query.since);
-  if (query.until !== undefined) add('ts < ?', query.until);
-  if (query.afterSeq !== undefined) add('seq > ?', query.afterSeq);
-  if (query.beforeSeq !== undefined) add('seq < ?', query.beforeSeq);
-  if (query.app) add('app = ?', query.app);
-  if (query.grant) add('grant_id = ?', query.grant);
-  if (query.provider) add('provider = ?', query.provider);
-  if (query.status) {
-    const status = parseStatusFilter(query.status);
-    if (status.kind === 'range') add('status BETWEEN ? AND ?', status.from, status.to);
-    else if (status.kind === 'exact') add('status = ?', status.value);
-  }
-  if (query.outcome) add('outcome = ?', query.outcome);
-  return { sql: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
-}
-
 /** Through toAuditJson, so exported lines are exactly what `grantd audit --json` prints. */
-function toJson(row: Row): AuditRowJson {
-  const record: AuditRecord = {
-    ts: row.ts,
-    requestId: row.request_id,
-    app: row.app ?? undefined,
-    keyId: row.key_id ?? undefined,
-    grantId: row.grant_id ?? undefined,
-    provider: row.provider ?? undefined,
-    principal: row.principal ?? undefined,
-    method: row.method,
-    host: row.host,
-    path: row.path,
-    status: row.status,
-    outcome: row.outcome,
-    refreshed: row.refreshed === 1,
-    durationMs: row.duration_ms,
-    bytesIn: row.bytes_in,
-    bytesOut: row.bytes_out,
-  };
-  return { seq: row.seq, ...toAuditJson(record) };
+function toJson(row: AuditRow): AuditRowJson {
+  return { seq: row.seq, ...toAuditJson(fromRow(row)) };
 }
 
 /** A time parameter: ms since the epoch, a relative age (`15m`), or a date. */

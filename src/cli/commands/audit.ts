@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ArgumentsCamelCase } from 'yargs';
 
-import { queryAudit, type AuditFilter } from '../../audit/query.js';
+import { parseSince, queryAudit, type AuditFilter } from '../../audit/query.js';
 import { toAuditJson, type AuditRecord } from '../../audit/record.js';
 import type { GlobalArgs } from '../cli.js';
 import { fail, withContext } from '../context.js';
@@ -21,17 +21,6 @@ export interface AuditArgs extends GlobalArgs {
 }
 
 const FOLLOW_POLL_MS = 500;
-
-/** `30s`, `15m`, `2h`, `7d`, or a date (`2026-12-01`, ISO 8601), to ms since the epoch. */
-export function parseSince(text: string, now = Date.now()): number | undefined {
-  const relative = /^(\d+)\s*(s|m|h|d)$/.exec(text.trim());
-  if (relative) {
-    const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's'];
-    return now - Number(relative[1]) * unit;
-  }
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : date;
-}
 
 export async function audit(args: ArgumentsCamelCase<AuditArgs>): Promise<void> {
   let since: number | undefined;

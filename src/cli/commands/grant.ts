@@ -1,6 +1,7 @@
 import type { ArgumentsCamelCase } from 'yargs';
 
 import { parseMethods, parsePaths, type Policy } from '../../grants/policy.js';
+import { ParamError, resolveParams } from '../../providers/params.js';
 import type { Provider } from '../../providers/registry.js';
 import { StoreConflict } from '../../store/apps.js';
 import { GRANT_ALIAS, GRANT_ID, type Grant, type GrantKind } from '../../store/grants.js';
@@ -171,36 +172,22 @@ export function requireProvider(ctx: CliContext, id: string): Provider {
 
 /** `--param name=value` against the provider's declared params and their patterns. */
 export function readParams(provider: Provider, given: string[]): Record<string, string> {
-  const params: Record<string, string> = {};
-  const declared = new Map(provider.spec.params.map((p) => [p.name, p]));
+  const pairs: Record<string, string> = {};
   for (const item of given) {
     const eq = item.indexOf('=');
-    const name = eq === -1 ? item : item.slice(0, eq);
-    const param = declared.get(name);
-    if (!param) {
-      const names = [...declared.keys()].join(', ') || 'none';
-      fail(`${provider.spec.id} takes no param ${name} (its params: ${names})`, EXIT.usage);
-    }
-    const value = item.slice(eq + 1);
-    if (eq === -1 || !new RegExp(param.pattern).test(value)) {
-      fail(
-        `--param ${name}: ${JSON.stringify(value)} is not a valid ${param.description}`,
-        EXIT.usage,
-      );
-    }
-    params[name] = value;
+    if (eq === -1) fail(`--param ${item}: expected name=value`, EXIT.usage);
+    pairs[item.slice(0, eq)] = item.slice(eq + 1);
   }
-  for (const param of provider.spec.params) {
-    if (params[param.name] !== undefined) continue;
-    if (param.default === undefined) {
-      fail(
-        `${provider.spec.id} needs --param ${param.name}=VALUE (${param.description})`,
-        EXIT.usage,
-      );
+  try {
+    return resolveParams(provider.spec, pairs);
+  } catch (error) {
+    if (!(error instanceof ParamError)) throw error;
+    if (error.kind === 'invalid') fail(`--param ${error.param}: ${error.message}`, EXIT.usage);
+    if (error.kind === 'missing') {
+      fail(`${error.message}: add --param ${error.param}=VALUE`, EXIT.usage);
     }
-    params[param.name] = param.default;
+    fail(error.message, EXIT.usage);
   }
-  return params;
 }
 
 type RefArgs = ArgumentsCamelCase<GlobalArgs & { grant: string; app?: string; json?: boolean }>;

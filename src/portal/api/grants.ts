@@ -1,6 +1,5 @@
-import { readParams } from '../../cli/commands/grant.js';
-import { ExitError } from '../../cli/exit.js';
 import { parseMethods, parsePaths, type Policy } from '../../grants/policy.js';
+import { ParamError, resolveParams } from '../../providers/params.js';
 import type { Provider } from '../../providers/registry.js';
 import { StoreConflict } from '../../store/apps.js';
 import { isValidAlias, type Grant } from '../../store/grants.js';
@@ -133,7 +132,7 @@ function requireProvider(deps: PortalDeps, id: string): Provider {
 
 /** The provider's params, checked by the same rules as `grant add --param`. */
 function grantParams(provider: Provider, given: unknown): Record<string, string> {
-  const pairs: string[] = [];
+  const pairs: Record<string, string> = {};
   if (given !== undefined && given !== null) {
     if (typeof given !== 'object' || Array.isArray(given)) {
       throw new PortalError(400, 'bad_request', 'params: expected an object of names to values.');
@@ -141,16 +140,14 @@ function grantParams(provider: Provider, given: unknown): Record<string, string>
     for (const [name, value] of Object.entries(given)) {
       if (typeof value !== 'string')
         throw new PortalError(400, 'bad_request', `params.${name}: expected a string.`);
-      if (value.trim() !== '') pairs.push(`${name}=${value.trim()}`);
+      if (value.trim() !== '') pairs[name] = value.trim();
     }
   }
   try {
-    return readParams(provider, pairs);
+    return resolveParams(provider.spec, pairs);
   } catch (error) {
-    if (!(error instanceof ExitError)) throw error;
-    // The CLI's wording, less its program name and flag syntax.
-    const message = error.message.replace(/^grantd: /, '').replace(/--param /g, '');
-    throw new PortalError(400, 'bad_request', `params: ${message}.`);
+    if (!(error instanceof ParamError)) throw error;
+    throw new PortalError(400, 'bad_request', `params.${error.param}: ${error.message}.`);
   }
 }
 
