@@ -11,10 +11,6 @@ export interface Policy {
 
 export type PolicyVerdict = { allowed: true } | { allowed: false; reason: string };
 
-export function isEmptyPolicy(policy: Policy): boolean {
-  return !policy.methods?.length && !policy.paths?.length;
-}
-
 /** Checks a request against a policy; every rule present must allow it. */
 export function checkPolicy(policy: Policy, method: string, rawPath: string): PolicyVerdict {
   if (policy.methods?.length && !policy.methods.includes(method.toUpperCase())) {
