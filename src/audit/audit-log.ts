@@ -11,10 +11,10 @@ export interface AuditLogOptions {
   maxPending?: number;
 }
 
+// Positional parameters: binding by name costs a lookup per field per row.
 const INSERT = `INSERT INTO audit (ts, request_id, app, key_id, grant_id, provider, principal,
   method, host, path, status, outcome, refreshed, duration_ms, bytes_in, bytes_out)
-  VALUES (@ts, @requestId, @app, @keyId, @grantId, @provider, @principal, @method, @host,
-  @path, @status, @outcome, @refreshed, @durationMs, @bytesIn, @bytesOut)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * Writes audit rows off the hot path: rows queue in memory and go to SQLite
@@ -56,7 +56,24 @@ export class AuditLog {
       const keys = new Map<string, number>();
       const grants = new Map<string, number>();
       for (const row of rows) {
-        this.#insert.run(toParams(row));
+        this.#insert.run(
+          row.ts,
+          row.requestId,
+          row.app ?? null,
+          row.keyId ?? null,
+          row.grantId ?? null,
+          row.provider ?? null,
+          row.principal ?? null,
+          row.method,
+          row.host,
+          row.path,
+          row.status,
+          row.outcome,
+          row.refreshed ? 1 : 0,
+          row.durationMs,
+          row.bytesIn,
+          row.bytesOut,
+        );
         if (row.keyId) keys.set(row.keyId, Math.max(keys.get(row.keyId) ?? 0, row.ts));
         if (row.grantId && row.outcome === 'ok') grants.set(row.grantId, row.ts);
       }
@@ -139,25 +156,4 @@ export class AuditLog {
     this.flush();
     clearTimeout(this.#timer);
   }
-}
-
-function toParams(row: AuditRecord): Record<string, unknown> {
-  return {
-    ts: row.ts,
-    requestId: row.requestId,
-    app: row.app ?? null,
-    keyId: row.keyId ?? null,
-    grantId: row.grantId ?? null,
-    provider: row.provider ?? null,
-    principal: row.principal ?? null,
-    method: row.method,
-    host: row.host,
-    path: row.path,
-    status: row.status,
-    outcome: row.outcome,
-    refreshed: row.refreshed ? 1 : 0,
-    durationMs: row.durationMs,
-    bytesIn: row.bytesIn,
-    bytesOut: row.bytesOut,
-  };
 }

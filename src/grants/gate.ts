@@ -202,7 +202,7 @@ export class GrantGate {
    * read: one cheap counter check per request instead of two queries.
    */
   #freshen(): void {
-    const stamp = this.#store.changeStamp();
+    const stamp = this.#store.turnChangeStamp();
     if (stamp === this.#stamp) return;
     this.#stamp = stamp;
     this.#identities.clear();

@@ -60,6 +60,7 @@ export function forwardRequest(
   let bytesIn = 0;
   let bytesOut = 0;
   let current: ClientRequest | undefined;
+  let streamError: Error | undefined;
 
   const send = (rewrite: Rewrite | undefined, body: Buffer | undefined, retry: boolean) => {
     let headers = forwardableRequestHeaders(req.rawHeaders);
@@ -86,14 +87,17 @@ export function forwardRequest(
     });
     upstreamReq.once('error', (error) => onUpstreamError(error));
 
-    if (body === undefined) {
+    if (body !== undefined) {
+      bytesIn = body.length;
+      if (body.length === 0) upstreamReq.end();
+      else upstreamReq.end(body);
+    } else if (!hasBody(req)) {
+      upstreamReq.end();
+    } else {
       req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
       pipeline(req, upstreamReq, (error) => {
         if (error && !upstreamReq.destroyed) upstreamReq.destroy(error);
       });
-    } else {
-      bytesIn = body.length;
-      upstreamReq.end(body);
     }
   };
 
@@ -141,17 +145,23 @@ export function forwardRequest(
     const responseHeaders = forwardableResponseHeaders(upstreamRes.rawHeaders);
     responseHeaders.push(REQUEST_ID_HEADER, ctx.id);
     res.writeHead(status, upstreamRes.statusMessage, responseHeaders);
-    // Server-sent events and other streams must reach the client as they come.
-    res.flushHeaders();
     upstreamRes.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
-    pipeline(upstreamRes, res, (error) => {
-      if (!error) {
-        outcome ??= 'ok';
-        return;
+    // pipe rather than pipeline: pipeline costs an AbortController and a
+    // DOMException per response. Ends are handled here and in res 'close'.
+    upstreamRes.pipe(res);
+    upstreamRes.on('error', (error) => (streamError = error));
+    upstreamRes.once('close', () => {
+      if (upstreamRes.complete) return;
+      if (!res.destroyed) {
+        outcome ??= 'upstream_reset';
+        ctx.log.warn({ err: streamError, reqId: ctx.id }, 'response stream ended early');
       }
-      outcome ??= res.destroyed && !upstreamRes.destroyed ? 'client_aborted' : 'upstream_reset';
-      ctx.log.warn({ err: error, reqId: ctx.id }, 'response stream ended early');
+      res.destroy();
     });
+    // Queued after pipe's own tick, so a body that came with the head has
+    // been written by then, in one write with it; a stream still waiting for
+    // its first event (server-sent events) gets its head sent now.
+    process.nextTick(flushHead, res);
   };
 
   const onUpstreamError = (error: Error) => {
@@ -193,12 +203,29 @@ export function forwardRequest(
     send(options.rewrite, undefined, false);
     return;
   }
+  if (!hasBody(req)) {
+    send(options.rewrite, EMPTY, true);
+    return;
+  }
   void readSmallBody(req).then(
     (body) => {
       if (!res.destroyed) send(options.rewrite, body, true);
     },
     () => res.destroy(),
   );
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function flushHead(res: ServerResponse): void {
+  if (!res.headersSent && !res.destroyed) res.flushHeaders();
+}
+
+/** Whether a body follows the head: without a length or chunking, none does (RFC 9112 6.3). */
+function hasBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
 }
 
 /**

@@ -148,7 +148,24 @@ function auditBase(
 }
 
 function row(base: AuditBase, finished: Finished): AuditRecord {
-  return { ...base, ...finished };
+  return {
+    ts: base.ts,
+    requestId: base.requestId,
+    app: base.app,
+    keyId: base.keyId,
+    grantId: base.grantId,
+    provider: base.provider,
+    principal: base.principal,
+    method: base.method,
+    host: base.host,
+    path: base.path,
+    status: finished.status,
+    outcome: finished.outcome,
+    refreshed: base.refreshed,
+    durationMs: finished.durationMs,
+    bytesIn: finished.bytesIn,
+    bytesOut: finished.bytesOut,
+  };
 }
 
 /** Writes a row now, for `audit.mode: required`; false when it could not be. */

@@ -481,6 +481,8 @@ function hostMatches(req: IncomingMessage, target: HostPort): boolean {
   if (count > 1) return false;
   const hostHeader = req.headers.host;
   if (hostHeader === undefined) return true;
+  // Most clients send the name as it was asked for: no need to parse it.
+  if (hostHeader === target.host || hostHeader === `${target.host}:${target.port}`) return true;
   const parsed = parseHostPort(hostHeader, target.port);
   return parsed !== undefined && parsed.host === target.host && parsed.port === target.port;
 }
