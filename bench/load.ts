@@ -37,6 +37,7 @@ async function drive(
   count: number,
   deadline: number,
   latencies?: Float64Array,
+  headers?: Record<string, string>,
 ): Promise<Tally> {
   const tally = newTally();
   let issued = 0;
@@ -45,7 +46,7 @@ async function drive(
       issued += 1;
       const started = process.hrtime.bigint();
       try {
-        const reply = await client.send();
+        const reply = await client.send(headers);
         tally.statuses[reply.status] = (tally.statuses[reply.status] ?? 0) + 1;
         if (reply.status === 200) tally.ok += 1;
         tally.bytes += reply.bytes;
@@ -88,7 +89,14 @@ function nextCommand(): Promise<LoadCommand> {
 
 async function measure(spec: LoadSpec, client: BenchClient): Promise<LoadResult> {
   const start = Date.now();
-  const warm = await drive(client, spec, spec.warmup, start + spec.timeCapMs);
+  const warm = await drive(
+    client,
+    spec,
+    spec.warmup,
+    start + spec.timeCapMs,
+    undefined,
+    spec.warmupHeaders,
+  );
   if (warm.errors > 0) {
     throw new Error(`warm-up failed: ${warm.errors} errors, first: ${warm.firstError ?? '?'}`);
   }

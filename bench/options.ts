@@ -12,12 +12,14 @@ export interface BenchOptions {
   streamBytes: number;
   /** Skip leaf-minting and audit-write figures. */
   skipMicro: boolean;
+  /** Skip the refresh storm (only --only does). */
+  skipStorm: boolean;
   /** Force one client instead of measuring both and taking the cheaper. */
   client: ClientKind | undefined;
   noPin: boolean;
   /** Where results go; bench/results in the source tree. */
   resultsDir: string | undefined;
-  /** Scenario ids to run (all when undefined); `stream` and `micro` name those parts. */
+  /** Scenario ids to run (all when undefined); `stream`, `storm` and `micro` name those parts. */
   only: Set<string> | undefined;
 }
 
@@ -32,11 +34,21 @@ const HELP = `npm run bench [-- options]
   --no-pin           do not pin with taskset (BENCH_NO_PIN=1)
   --out DIR          results folder (BENCH_OUT, default bench/results)
   --only A,B         run only these parts: tunnel, intercept, inject, inject-64k,
-                     inject-new-conn, stream, micro (BENCH_ONLY)
+                     inject-new-conn, inject-required, stream, storm, micro (BENCH_ONLY)
 `;
 
-/** What --only may name: the scenarios, plus the download and the micro figures. */
-const PARTS = ['tunnel', 'intercept', 'inject', 'inject-64k', 'inject-new-conn', 'stream', 'micro'];
+/** What --only may name: the scenarios, plus the download, the storm and the micro figures. */
+const PARTS = [
+  'tunnel',
+  'intercept',
+  'inject',
+  'inject-64k',
+  'inject-new-conn',
+  'inject-required',
+  'stream',
+  'storm',
+  'micro',
+];
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   const value = env[name];
@@ -92,6 +104,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     skipStream: skipStream || (parts !== undefined && !parts.has('stream')),
     streamBytes: positive('stream-mib', streamMib, quick ? 64 : 1024) * 1024 * 1024,
     skipMicro: skipMicro || (parts !== undefined && !parts.has('micro')),
+    skipStorm: parts !== undefined && !parts.has('storm'),
     client,
     noPin,
     resultsDir,

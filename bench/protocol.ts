@@ -34,6 +34,12 @@ export interface LoadSpec {
   timeCapMs: number;
   /** A fresh connection (CONNECT and TLS handshake) for every request. */
   newConnection: boolean;
+  /** Pooled connections, when fewer than `concurrency` (the storm); else one per worker. */
+  connections?: number;
+  /** Requests in flight per connection (undici only); 1 unless set. */
+  pipelining?: number;
+  /** Headers for the warm-up requests, when they must differ from the measured ones. */
+  warmupHeaders?: Record<string, string>;
 }
 
 /** What a load run measured. */
@@ -77,6 +83,12 @@ export interface UpstreamCounters {
   wrongAuthorization: number;
   /** Requests carrying `Grantd-Grant`, `Proxy-Authorization` or `Proxy-Connection`. */
   leakedProxyHeaders: number;
+  /** POSTs to the OAuth token endpoint, answered or not (grantd's own; not in `total`). */
+  tokenRequests: number;
+  /** Requests to the OAuth API host carrying the access token the endpoint issued last. */
+  oauthAuthorized: number;
+  /** Requests to the OAuth API host carrying any other `Authorization` (answered 401). */
+  oauthRefused: number;
 }
 
 /** Upstream to orchestrator. */
@@ -92,6 +104,21 @@ export interface UpstreamSpec {
   keyFile: string;
   /** The `Authorization` value an injected request must carry. */
   expectedAuthorization: string;
+  oauth: UpstreamOAuthSpec;
+}
+
+/** The fake OAuth provider the refresh storm runs against, served by the upstream. */
+export interface UpstreamOAuthSpec {
+  /** Host of the token endpoint (`POST /token`). */
+  tokenHost: string;
+  /** Host of the API, which takes only the access token issued last. */
+  apiHost: string;
+  clientId: string;
+  clientSecret: string;
+  /** The refresh token the grant was imported with; any other is `invalid_grant`. */
+  refreshToken: string;
+  /** The token endpoint answers after this long, so waiting requests pile up. */
+  delayMs: number;
 }
 
 /** One micro figure. */
@@ -119,4 +146,5 @@ export const SMALL_BODY = JSON.stringify({
 export const SMALL_PATH = '/small';
 export const LARGE_PATH = '/large';
 export const STREAM_PATH = '/stream';
+export const TOKEN_PATH = '/token';
 export const LARGE_BYTES = 64 * 1024;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ClientChoice } from './orchestrator/calibrate.js';
 import type { Pinning } from './orchestrator/children.js';
 import type { Row } from './orchestrator/rows.js';
+import type { StormResult } from './orchestrator/storm.js';
 import type { StreamResult } from './orchestrator/stream.js';
 import type { MicroFigure } from './protocol.js';
 
@@ -43,9 +44,12 @@ export interface BenchReport {
   startup: StartupFigures;
   rows: Row[];
   stream: StreamResult | { skipped: string };
+  storm: StormResult | { skipped: string };
   micro: MicroFigure[] | { skipped: string };
   /** Audit rows grantd wrote for the bench grant, checked against the injected requests sent. */
   auditRows: number;
+  /** The same for the storm's OAuth grant. */
+  stormAuditRows: number;
   notes: string[];
 }
 
@@ -81,8 +85,8 @@ function describeSetup(report: BenchReport): string[] {
     `- startup to /readyz 200: ${fixed(report.startup.warmMedianMs, 0)} ms with an existing data ` +
       `folder (median of ${report.startup.warmMs.map((v) => fixed(v, 0)).join(', ')} ms); first ` +
       `start ${fixed(report.startup.coldMs, 0)} ms; idle RSS ${mib(report.startup.idleRss)} MiB`,
-    `- audit: ${report.auditRows} ok rows for the bench grant, one per injected request sent ` +
-      'through grantd (checked)',
+    `- audit: ${report.auditRows} ok rows for the bench grant and ${report.stormAuditRows} for ` +
+      'the storm grant, one per injected request sent through grantd (checked)',
     `- peak RSS: ${report.peakRssMethod === 'VmHWM' ? 'VmHWM, reset before each run' : 'VmRSS sampled every 25 ms'}`,
   ];
 }
@@ -105,6 +109,28 @@ function streamLines(stream: BenchReport['stream']): string[] {
       `MiB/s, through grantd ${fixed(stream.grantdMiBps, 0)} MiB/s; grantd RSS ` +
       `${mib(stream.startRss)} MiB before, peak ${mib(stream.peakRss)} MiB, growth ` +
       `**${mib(stream.growth)} MiB**; grantd CPU ${fixed(stream.grantdCpuMsPerGiB, 0)} ms per GiB.`,
+  ];
+}
+
+function stormLines(storm: BenchReport['storm']): string[] {
+  if ('skipped' in storm) return [`Skipped: ${storm.skipped}.`];
+  const shared = storm.sharedRefresh === undefined ? 'n/a' : String(storm.sharedRefresh);
+  return [
+    `${storm.requests} injected requests sent at once through grantd for one OAuth grant whose ` +
+      `access token had expired, over ${storm.connections} keep-alive tunnels (undici, ` +
+      `${storm.pipelining} pipelined per tunnel); the token endpoint answers after ` +
+      `${storm.refreshDelayMs} ms.`,
+    '',
+    '| refreshes at the token endpoint | requests | shared the refresh | p50 ms | p99 ms | wall ms | grantd CPU µs/request | upstream conns |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| **${storm.refreshes}** (checked: exactly 1) | ${storm.requests} | ${shared} | ` +
+      `${ms(storm.p50Ms)} | ${ms(storm.p99Ms)} | ${fixed(storm.wallMs, 0)} | ` +
+      `${fixed(storm.grantdCpuUsPerRequest, 0)} | ${storm.upstreamConnections} |`,
+    '',
+    '- shared the refresh: audit rows marked `refreshed`, i.e. requests that waited on the one ' +
+      'refresh rather than finding the new token stored',
+    '- upstream conns: TLS connections the upstream accepted, warm-up and the token endpoint ' +
+      'included',
   ];
 }
 
@@ -137,6 +163,10 @@ export function formatMarkdown(report: BenchReport): string {
     '## Streamed download',
     '',
     ...streamLines(report.stream),
+    '',
+    '## Refresh storm',
+    '',
+    ...stormLines(report.storm),
     '',
     '## Micro figures',
     '',

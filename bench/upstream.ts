@@ -3,8 +3,12 @@
  * child process so its CPU is not charged to the orchestrator or the load
  * generator. It answers a small JSON body, a 64 KiB body, or a streamed body
  * of any length, and counts what it was sent, so the orchestrator can prove a
- * run measured real, injected 200s rather than error responses.
+ * run measured real, injected 200s rather than error responses. It also plays
+ * the OAuth provider of the refresh storm: a token endpoint that answers after
+ * a fixed delay and counts its calls, and an API that takes only the access
+ * token issued last.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,9 +20,11 @@ import {
   SMALL_BODY,
   SMALL_PATH,
   STREAM_PATH,
+  TOKEN_PATH,
   type UpstreamCommand,
   type UpstreamCounters,
   type UpstreamMessage,
+  type UpstreamOAuthSpec,
   type UpstreamSpec,
 } from './protocol.js';
 
@@ -32,17 +38,77 @@ const counters: UpstreamCounters = {
   authorized: 0,
   wrongAuthorization: 0,
   leakedProxyHeaders: 0,
+  tokenRequests: 0,
+  oauthAuthorized: 0,
+  oauthRefused: 0,
 };
 
-function count(req: IncomingMessage, expected: string): void {
+/** The access token the token endpoint issued last; nothing is valid before the first refresh. */
+let issuedAccessToken: string | undefined;
+
+function isIssued(authorization: string | undefined): boolean {
+  return issuedAccessToken !== undefined && authorization === `Bearer ${issuedAccessToken}`;
+}
+
+/** The Host header without its port: grantd forwards the name the app asked for. */
+function hostOf(req: IncomingMessage): string {
+  return (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+}
+
+function count(req: IncomingMessage, spec: UpstreamSpec, host: string): void {
   counters.total += 1;
   const authorization = req.headers.authorization;
-  if (authorization === expected) counters.authorized += 1;
+  if (host === spec.oauth.apiHost) {
+    // Untagged warm-up requests pass grantd without a token; any token must be the new one.
+    if (isIssued(authorization)) counters.oauthAuthorized += 1;
+    else if (authorization !== undefined) counters.oauthRefused += 1;
+  } else if (authorization === spec.expectedAuthorization) counters.authorized += 1;
   else if (authorization !== undefined) counters.wrongAuthorization += 1;
   const { headers } = req;
   if (headers['grantd-grant'] || headers['proxy-authorization'] || headers['proxy-connection']) {
     counters.leakedProxyHeaders += 1;
   }
+}
+
+function json(res: ServerResponse, status: number, doc: unknown): void {
+  const body = JSON.stringify(doc);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/**
+ * The token endpoint (RFC 6749 section 6, client_secret_post): every POST
+ * counts, however it is answered, since the storm's figure is how many
+ * calls grantd made. A valid refresh gets a new access token after
+ * `delayMs`; the refresh token is not rotated, so a second refresh would
+ * succeed too and show up in the count rather than as failed requests.
+ */
+function token(req: IncomingMessage, res: ServerResponse, oauth: UpstreamOAuthSpec): void {
+  counters.tokenRequests += 1;
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.once('end', () => {
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    if (
+      form.get('client_id') !== oauth.clientId ||
+      form.get('client_secret') !== oauth.clientSecret
+    ) {
+      return json(res, 401, { error: 'invalid_client' });
+    }
+    if (form.get('grant_type') !== 'refresh_token') {
+      return json(res, 400, { error: 'unsupported_grant_type' });
+    }
+    if (form.get('refresh_token') !== oauth.refreshToken) {
+      return json(res, 400, { error: 'invalid_grant' });
+    }
+    setTimeout(() => {
+      issuedAccessToken = `at_fresh_${randomBytes(16).toString('hex')}`;
+      json(res, 200, { access_token: issuedAccessToken, token_type: 'Bearer', expires_in: 3600 });
+    }, oauth.delayMs);
+  });
 }
 
 function answer(res: ServerResponse, body: Buffer, type: string): void {
@@ -69,10 +135,21 @@ function stream(res: ServerResponse, total: number): void {
 }
 
 function handle(req: IncomingMessage, res: ServerResponse, spec: UpstreamSpec): void {
-  count(req, spec.expectedAuthorization);
+  const url = new URL(req.url ?? '/', 'https://upstream.invalid');
+  const host = hostOf(req);
+  if (host === spec.oauth.tokenHost) {
+    if (req.method === 'POST' && url.pathname === TOKEN_PATH) return token(req, res, spec.oauth);
+    req.resume();
+    return json(res, 404, { error: 'not_found' });
+  }
+  count(req, spec, host);
   // Drain any request body so keep-alive connections stay usable.
   req.resume();
-  const url = new URL(req.url ?? '/', 'https://upstream.invalid');
+  // The OAuth API refuses a stale or made-up token, as a real one would.
+  const { authorization } = req.headers;
+  if (host === spec.oauth.apiHost && authorization !== undefined && !isIssued(authorization)) {
+    return json(res, 401, { error: 'invalid_token' });
+  }
   if (url.pathname === SMALL_PATH) return answer(res, SMALL, 'application/json');
   if (url.pathname === LARGE_PATH) return answer(res, LARGE_BODY, 'application/octet-stream');
   if (url.pathname === STREAM_PATH) return stream(res, Number(url.searchParams.get('bytes') ?? 0));

@@ -10,8 +10,8 @@ export interface Reply {
 
 /** A keep-alive (or, for the new-connection scenario, a one-shot) HTTPS client. */
 export interface BenchClient {
-  /** Sends one GET and reads the whole body before resolving. */
-  send(): Promise<Reply>;
+  /** Sends one GET (with the spec's headers unless given others) and reads the whole body. */
+  send(headers?: Record<string, string>): Promise<Reply>;
   close(): Promise<void>;
 }
 

@@ -77,8 +77,9 @@ function onceOnly(
 export function createNodeClient(spec: LoadSpec): BenchClient {
   const agentOptions: AgentOptions = {
     keepAlive: !spec.newConnection,
-    maxSockets: spec.concurrency,
-    maxFreeSockets: spec.concurrency,
+    // No pipelining in node:http: requests beyond the sockets queue in the Agent.
+    maxSockets: spec.connections ?? spec.concurrency,
+    maxFreeSockets: spec.connections ?? spec.concurrency,
     ca: readFileSync(spec.caFile),
     // Full handshakes in the new-connection scenario: resumption would hide
     // the cost that scenario is there to show.
@@ -104,7 +105,7 @@ export function createNodeClient(spec: LoadSpec): BenchClient {
     headers: spec.newConnection ? { ...spec.headers, connection: 'close' } : spec.headers,
   };
   return {
-    send: () => sendOnce(options),
+    send: (headers) => sendOnce(headers ? { ...options, headers } : options),
     close: () => {
       agent.destroy();
       return Promise.resolve();

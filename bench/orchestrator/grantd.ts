@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { stringify } from 'yaml';
 
+import { TOKEN_PATH } from '../protocol.js';
 import { BENCH_DIST, spawnNode, type Child } from './children.js';
 
 /** The CLI entry, as `npm run build` leaves it. */
@@ -22,13 +23,45 @@ export const HOSTS = {
   intercept: 'plain.bench.test',
   /** Not intercepted: a blind CONNECT tunnel. */
   tunnel: 'tunnel.bench.test',
+  /** The OAuth provider's API host, where the storm's grant injects. */
+  oauthApi: 'api-oauth.bench.test',
+  /** The OAuth provider's token endpoint, which only grantd itself calls. */
+  oauthToken: 'auth-oauth.bench.test',
 } as const;
+
+/** The custom oauth2 provider the refresh storm's grant belongs to. */
+export const OAUTH_PROVIDER = 'bench-oauth';
+
+/** The daemon-wide `audit.mode`; each has its own config file on the same data folder. */
+export type AuditMode = 'best_effort' | 'required';
 
 export interface GrantdSetup {
   home: string;
+  /** `audit.mode: best_effort` (the default), for every run but `inject-required`. */
   configPath: string;
+  /** The same config with `audit.mode: required`. */
+  requiredConfigPath: string;
   proxyPort: number;
   adminPort: number;
+}
+
+/** The storm provider's OAuth client, and the token pair its grant is imported with. */
+export interface BenchOAuth {
+  clientId: string;
+  clientSecret: string;
+  /** Already expired at import, so the first request through grantd must refresh. */
+  expiredAccessToken: string;
+  refreshToken: string;
+}
+
+export function newBenchOAuth(): BenchOAuth {
+  const secret = (prefix: string) => `${prefix}_${randomBytes(16).toString('hex')}`;
+  return {
+    clientId: 'grantd-bench',
+    clientSecret: secret('cs'),
+    expiredAccessToken: secret('at_expired'),
+    refreshToken: secret('rt'),
+  };
 }
 
 /** A port that was free a moment ago; the config needs fixed ports, see writeConfig. */
@@ -44,16 +77,22 @@ export async function freePort(): Promise<number> {
  * Writes the config a user would: fixed loopback ports (at log level warn
  * the `grantd listening` line that names ephemeral ports is not printed, and
  * readiness is timed from the outside anyway), every bench host resolved to
- * the upstream, the bench CA as an extra root, and a custom api_key provider.
+ * the upstream, the bench CA as an extra root, a custom api_key provider and
+ * a custom oauth2 one. A second file differs only in `audit.mode: required`.
+ * `keyInFlight` is how many requests one key may have in flight: the storm
+ * needs all of its requests admitted at once.
  */
 export async function writeConfig(
   dir: string,
   upstreamPort: number,
   caFile: string,
+  oauth: BenchOAuth,
+  keyInFlight: number,
 ): Promise<GrantdSetup> {
   const setup: GrantdSetup = {
     home: join(dir, 'home'),
     configPath: join(dir, 'grantd.yaml'),
+    requiredConfigPath: join(dir, 'grantd-required.yaml'),
     proxyPort: await freePort(),
     adminPort: await freePort(),
   };
@@ -74,11 +113,25 @@ export async function writeConfig(
         hosts: [HOSTS.inject],
         inject: { header: 'Authorization', format: 'Bearer {token}' },
       },
+      [OAUTH_PROVIDER]: {
+        auth: 'oauth2',
+        display_name: 'Benchmark OAuth API',
+        // Never visited: the grant is imported, not connected.
+        authorize_url: `https://${HOSTS.oauthToken}/authorize`,
+        token_url: `https://${HOSTS.oauthToken}${TOKEN_PATH}`,
+        client_id: oauth.clientId,
+        client_secret: oauth.clientSecret,
+        hosts: [HOSTS.oauthApi],
+      },
     },
+    // The default (256) would answer most of the storm 429. The limiter stays
+    // on, so every row still pays for its bookkeeping as users' requests do.
+    limits: { per_key: { concurrency: keyInFlight } },
     log: { level: 'warn', format: 'json' },
     shutdown: { grace_ms: 1_000 },
   };
   writeFileSync(setup.configPath, stringify(config));
+  writeFileSync(setup.requiredConfigPath, stringify({ ...config, audit: { mode: 'required' } }));
   return setup;
 }
 
@@ -115,9 +168,14 @@ export interface RunningGrantd {
 }
 
 /** Starts grantd as users do, `grantd start --config FILE`, and waits for /readyz. */
-export async function startGrantd(setup: GrantdSetup, cpu?: number): Promise<RunningGrantd> {
+export async function startGrantd(
+  setup: GrantdSetup,
+  cpu?: number,
+  audit: AuditMode = 'best_effort',
+): Promise<RunningGrantd> {
   const began = process.hrtime.bigint();
-  const child = spawnNode(CLI, ['start', '--config', setup.configPath], {
+  const configPath = audit === 'required' ? setup.requiredConfigPath : setup.configPath;
+  const child = spawnNode(CLI, ['start', '--config', configPath], {
     cpu,
     env: { GRANTD_HOME: setup.home },
     // BENCH_GRANTD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles grantd alone.
@@ -173,12 +231,22 @@ export interface Credentials {
   /** The app key, sent as the proxy password. */
   key: string;
   grantId: string;
+  /** The storm's OAuth grant, imported with an expired access token. */
+  oauthGrantId: string;
   /** grantd's CA certificate, which clients trust for intercepted hosts. */
   grantdCaFile: string;
 }
 
-/** `app create`, `key mint`, `grant add`, `ca path`: what a user does before the first call. */
-export async function provision(setup: GrantdSetup, token: string): Promise<Credentials> {
+/**
+ * `app create`, `key mint`, `grant add`, `grant import`, `ca path`: what a
+ * user does before the first call. The OAuth token set is imported as one
+ * migrated from another tool would be, its `expires_at` an hour ago.
+ */
+export async function provision(
+  setup: GrantdSetup,
+  token: string,
+  oauth: BenchOAuth,
+): Promise<Credentials> {
   await runCli(setup, ['app', 'create', 'bench']);
   const key = await runCli(setup, ['key', 'mint', '--app', 'bench']);
   const grantId = await runCli(
@@ -186,8 +254,22 @@ export async function provision(setup: GrantdSetup, token: string): Promise<Cred
     ['grant', 'add', 'bench', '--app', 'bench', '--alias', 'bench-token', '--token-stdin'],
     token,
   );
+  const tokenSet = {
+    access_token: oauth.expiredAccessToken,
+    refresh_token: oauth.refreshToken,
+    token_type: 'Bearer',
+    expires_at: Math.floor(Date.now() / 1000) - 3_600,
+  };
+  const oauthGrantId = await runCli(
+    setup,
+    ['grant', 'import', OAUTH_PROVIDER, '--app', 'bench', '--alias', 'storm-token'],
+    JSON.stringify(tokenSet),
+  );
   const grantdCaFile = await runCli(setup, ['ca', 'path']);
   if (!/^gk_/.test(key)) throw new Error(`key mint printed ${JSON.stringify(key)}, not a key`);
   if (!/^gr_/.test(grantId)) throw new Error(`grant add printed ${JSON.stringify(grantId)}`);
-  return { key, grantId, grantdCaFile };
+  if (!/^gr_/.test(oauthGrantId)) {
+    throw new Error(`grant import printed ${JSON.stringify(oauthGrantId)}`);
+  }
+  return { key, grantId, oauthGrantId, grantdCaFile };
 }

@@ -32,6 +32,8 @@ export interface Bench {
   credentials: Credentials;
   /** Injected requests sent through grantd so far, each of which must leave an audit row. */
   injectedThroughGrantd: number;
+  /** The same for the storm's OAuth grant. */
+  stormThroughGrantd: number;
 }
 
 /** A load run plus what the orchestrator saw from outside. */
@@ -134,19 +136,35 @@ async function expectLoad<T extends LoadMessage['type']>(
   return message as Extract<LoadMessage, { type: T }>;
 }
 
-/** Runs one load child and reads grantd's counters around its measured phase. */
+/** Runs one scenario's load and reads grantd's counters around its measured phase. */
 export async function measure(bench: Bench, run: RunRequest): Promise<Measurement> {
-  const spec = buildSpec(bench, run);
+  const measurement = await measureSpec(bench, buildSpec(bench, run), runLabel(run), run.sampleRss);
+  if (run.mode === 'grantd' && run.scenario.injects) {
+    bench.injectedThroughGrantd += measurement.result.sent;
+  }
+  return measurement;
+}
+
+/**
+ * Has the load generator run `spec`, reading grantd's CPU and RSS (for runs
+ * through it) and the upstream's counters around the measured phase.
+ */
+export async function measureSpec(
+  bench: Bench,
+  spec: LoadSpec,
+  label: string,
+  sampleRss = false,
+): Promise<Measurement> {
   const before = await upstreamCounters(bench);
   const { load } = bench;
-  const pid = run.mode === 'grantd' ? bench.grantd.pid : undefined;
-  const slack = run.timeCapMs + 30_000;
+  const pid = spec.mode === 'grantd' ? bench.grantd.pid : undefined;
+  const slack = spec.timeCapMs + 30_000;
   load.process.send({ type: 'run', spec });
-  await expectLoad(load, 'warm', slack, runLabel(run));
+  await expectLoad(load, 'warm', slack, label);
 
   const canReset = pid !== undefined && resetPeakRss(pid);
   const sampler =
-    pid !== undefined && (!canReset || run.sampleRss) ? new RssSampler(pid, 25) : undefined;
+    pid !== undefined && (!canReset || sampleRss) ? new RssSampler(pid, 25) : undefined;
   let result: LoadResult;
   let cpuUs: number | undefined;
   let sampled: number | undefined;
@@ -154,8 +172,7 @@ export async function measure(bench: Bench, run: RunRequest): Promise<Measuremen
   try {
     const cpuBefore = pid === undefined ? 0 : cpuMicros(pid);
     load.process.send({ type: 'go' });
-    ({ result } = await expectLoad(load, 'result', slack, runLabel(run)));
-    if (pid !== undefined && run.scenario.injects) bench.injectedThroughGrantd += result.sent;
+    ({ result } = await expectLoad(load, 'result', slack, label));
     // Audit rows are written in batches every 20 ms; let the last batch land
     // inside the window it belongs to. Idle time costs no CPU.
     if (pid !== undefined) await sleep(60);
@@ -183,6 +200,9 @@ function difference(after: UpstreamCounters, before: UpstreamCounters): Upstream
     authorized: after.authorized - before.authorized,
     wrongAuthorization: after.wrongAuthorization - before.wrongAuthorization,
     leakedProxyHeaders: after.leakedProxyHeaders - before.leakedProxyHeaders,
+    tokenRequests: after.tokenRequests - before.tokenRequests,
+    oauthAuthorized: after.oauthAuthorized - before.oauthAuthorized,
+    oauthRefused: after.oauthRefused - before.oauthRefused,
   };
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { BenchOptions } from '../options.js';
 import { createBenchPki, type BenchPki } from '../pki.js';
 import { CLOCK_TICKS, resetPeakRss, statusBytes, statusText } from '../proc-stats.js';
-import type { MicroFigure, MicroMessage, UpstreamMessage } from '../protocol.js';
+import type { MicroFigure, MicroMessage, UpstreamMessage, UpstreamSpec } from '../protocol.js';
 import { formatMarkdown, writeResults, type BenchReport, type StartupFigures } from '../report.js';
 import { verifyAuditRows } from './audit-check.js';
 import { chooseClient } from './calibrate.js';
@@ -22,15 +22,18 @@ import {
 } from './children.js';
 import {
   HOSTS,
+  newBenchOAuth,
   provision,
   startGrantd,
   writeConfig,
+  type BenchOAuth,
   type GrantdSetup,
   type RunningGrantd,
 } from './grantd.js';
 import type { Bench } from './measure.js';
 import { runRow, type Row } from './rows.js';
-import { SCENARIOS } from './scenarios.js';
+import { SCENARIOS, type Scenario } from './scenarios.js';
+import { runStorm, STORM_REFRESH_DELAY_MS, STORM_REQUESTS, type StormResult } from './storm.js';
 import { runStream } from './stream.js';
 
 const began = Date.now();
@@ -41,17 +44,29 @@ const progress = (line: string): void => {
   process.stderr.write(`[${at} s] ${line}\n`);
 };
 
-async function startUpstream(pki: BenchPki, token: string, pinning: Pinning | undefined) {
+async function startUpstream(
+  pki: BenchPki,
+  token: string,
+  oauth: BenchOAuth,
+  pinning: Pinning | undefined,
+) {
+  const spec: UpstreamSpec = {
+    certFile: pki.certFile,
+    keyFile: pki.keyFile,
+    expectedAuthorization: `Bearer ${token}`,
+    oauth: {
+      tokenHost: HOSTS.oauthToken,
+      apiHost: HOSTS.oauthApi,
+      clientId: oauth.clientId,
+      clientSecret: oauth.clientSecret,
+      refreshToken: oauth.refreshToken,
+      delayMs: STORM_REFRESH_DELAY_MS,
+    },
+  };
   const upstream = spawnNode(join(BENCH_DIST, 'upstream.js'), [], {
     cpu: pinning?.others,
     ipc: true,
-    env: {
-      BENCH_UPSTREAM: JSON.stringify({
-        certFile: pki.certFile,
-        keyFile: pki.keyFile,
-        expectedAuthorization: `Bearer ${token}`,
-      }),
-    },
+    env: { BENCH_UPSTREAM: JSON.stringify(spec) },
   });
   const ready = await nextMessage(
     upstream,
@@ -75,10 +90,15 @@ function median(values: number[]): number {
  * database), provisions it with the CLI, then restarts it on the existing
  * folder a few times. The last start stays up for the scenarios.
  */
-async function bringUpGrantd(setup: GrantdSetup, pinning: Pinning | undefined, token: string) {
+async function bringUpGrantd(
+  setup: GrantdSetup,
+  pinning: Pinning | undefined,
+  token: string,
+  oauth: BenchOAuth,
+) {
   const cold = await startGrantd(setup, pinning?.grantd);
   await cold.stop();
-  const credentials = await provision(setup, token);
+  const credentials = await provision(setup, token, oauth);
 
   const warmMs: number[] = [];
   let grantd: RunningGrantd | undefined;
@@ -151,6 +171,17 @@ function noticeOddities(rows: Row[]): string[] {
   return notes;
 }
 
+/** A storm whose requests mostly found the new token already stored did not test the sharing. */
+function noticeStorm(storm: StormResult | { skipped: string }): string[] {
+  if ('skipped' in storm || storm.sharedRefresh === undefined) return [];
+  if (storm.sharedRefresh === storm.requests) return [];
+  return [
+    `storm: ${storm.sharedRefresh} of ${storm.requests} requests shared the refresh; the others ` +
+      'reached grantd after the new token was stored (a busy machine, or a refresh faster ' +
+      'than grantd could read the requests). The single refresh was still checked.',
+  ];
+}
+
 /** Another process busy on a 2-core machine moves every figure; say so beside them. */
 function noticeBusyMachine(loadAverage: number): string[] {
   if (loadAverage < 0.7) return [];
@@ -191,19 +222,25 @@ export async function runBenchmark(options: BenchOptions, command: string): Prom
   if (pinning) pinSelf(pinning.others);
   const dir = mkdtempSync(join(tmpdir(), 'grantd-bench-'));
   const token = `bench_${randomBytes(16).toString('hex')}`;
+  const oauth = newBenchOAuth();
   const children: (Child | RunningGrantd)[] = [];
   try {
     const pki = await createBenchPki(dir, Object.values(HOSTS));
-    const { upstream, port } = await startUpstream(pki, token, pinning);
+    const { upstream, port } = await startUpstream(pki, token, oauth, pinning);
     children.push(upstream);
     const load = spawnNode(join(BENCH_DIST, 'load.js'), [], { cpu: pinning?.others, ipc: true });
     children.push(load);
-    const setup = await writeConfig(dir, port, pki.caFile);
+    // Twice the storm, so a warm-up request whose slot grantd has not freed yet cannot tip it.
+    const setup = await writeConfig(dir, port, pki.caFile, oauth, 2 * STORM_REQUESTS);
     progress(
       `grantd bench: ${options.quick ? 'quick' : 'full'} run, pinning ${pinning ? 'on' : 'off'}`,
     );
-    const { grantd, credentials, startup } = await bringUpGrantd(setup, pinning, token);
+    const brought = await bringUpGrantd(setup, pinning, token, oauth);
+    const { credentials, startup } = brought;
+    let grantd = brought.grantd;
     children.push(grantd);
+    // Every grantd that served runs, for the log lines they wrote.
+    const served = [grantd];
     progress(`  grantd ready in ${startup.warmMedianMs.toFixed(0)} ms (existing data folder)`);
 
     const cpusAllowed = {
@@ -220,24 +257,66 @@ export async function runBenchmark(options: BenchOptions, command: string): Prom
       grantd: { pid: grantd.pid, proxyUrl: grantd.proxyUrl },
       credentials,
       injectedThroughGrantd: 0,
+      stormThroughGrantd: 0,
     };
     const client = await chooseClient(bench, options);
     progress(`  client: ${client.client} (${client.reason})`);
 
     const rows: Row[] = [];
-    for (const scenario of SCENARIOS.filter((s) => !options.only || options.only.has(s.id))) {
-      for (const concurrency of scenario.concurrencies) {
-        rows.push(await runRow(bench, options, client.client, scenario, concurrency, progress));
+    const selected = SCENARIOS.filter((s) => !options.only || options.only.has(s.id));
+    const runRows = async (scenarios: Scenario[]) => {
+      for (const scenario of scenarios) {
+        for (const concurrency of scenario.concurrencies) {
+          rows.push(await runRow(bench, options, client.client, scenario, concurrency, progress));
+        }
       }
-    }
+    };
+    await runRows(selected.filter((s) => s.audit === 'best_effort'));
 
     if (!options.skipStream) progress(`  streaming ${options.streamBytes / 1024 / 1024} MiB`);
     const stream = options.skipStream
       ? { skipped: 'not selected (BENCH_SKIP_STREAM, --skip-stream or --only)' }
       : await runStream(bench, options, client.client);
+
+    let storm: StormResult | { skipped: string } = { skipped: 'not selected (--only)' };
+    if (!options.skipStorm) {
+      progress(`  refresh storm: ${STORM_REQUESTS} requests, one expired token`);
+      const result = await runStorm(bench);
+      progress(
+        `  storm: ${result.refreshes} refresh, p50 ${result.p50Ms.toFixed(1)} ms, ` +
+          `p99 ${result.p99Ms.toFixed(1)} ms, wall ${result.wallMs.toFixed(0)} ms`,
+      );
+      storm = result;
+    }
+
+    // audit.mode is daemon-wide: those rows run on grantd restarted with the other config.
+    const required = selected.filter((s) => s.audit === 'required');
+    if (required.length > 0) {
+      await grantd.stop();
+      grantd = await startGrantd(setup, pinning?.grantd, 'required');
+      children.push(grantd);
+      served.push(grantd);
+      bench.grantd = { pid: grantd.pid, proxyUrl: grantd.proxyUrl };
+      progress(`  grantd restarted with audit.mode: required (${grantd.readyMs.toFixed(0)} ms)`);
+      await runRows(required);
+    }
+
     await grantd.stop();
-    const auditRows = verifyAuditRows(setup.home, credentials.grantId, bench.injectedThroughGrantd);
-    progress(`  audit: ${auditRows} ok rows for the grant, one per injected request`);
+    const audit = verifyAuditRows(setup.home, credentials.grantId, bench.injectedThroughGrantd);
+    progress(`  audit: ${audit.rows} ok rows for the grant, one per injected request`);
+    const stormAudit = verifyAuditRows(
+      setup.home,
+      credentials.oauthGrantId,
+      bench.stormThroughGrantd,
+      'the storm grant',
+    );
+    if (!('skipped' in storm)) {
+      storm.sharedRefresh = stormAudit.refreshed;
+      progress(
+        `  audit: ${stormAudit.rows} ok rows for the storm grant, ` +
+          `${stormAudit.refreshed} of them shared the refresh`,
+      );
+    }
     if (!options.skipMicro) progress('  micro figures');
     const micro = options.skipMicro
       ? { skipped: 'not selected (BENCH_SKIP_MICRO, --skip-micro or --only)' }
@@ -265,12 +344,15 @@ export async function runBenchmark(options: BenchOptions, command: string): Prom
       startup,
       rows,
       stream,
+      storm,
       micro,
-      auditRows,
+      auditRows: audit.rows,
+      stormAuditRows: stormAudit.rows,
       notes: [
         ...noticeBusyMachine(loadAverage),
         ...noticeOddities(rows),
-        ...noticeLogLines(grantd.child.output()),
+        ...noticeStorm(storm),
+        ...noticeLogLines(served.map((g) => g.child.output()).join('\n')),
       ],
     };
   } finally {

@@ -1,8 +1,9 @@
 import { LARGE_BYTES, LARGE_PATH, SMALL_BODY, SMALL_PATH } from '../protocol.js';
-import { HOSTS } from './grantd.js';
+import { HOSTS, type AuditMode } from './grantd.js';
 
 /** The paths grantd can take, from cheapest to dearest. */
-export type ScenarioId = 'tunnel' | 'intercept' | 'inject' | 'inject-64k' | 'inject-new-conn';
+export type ScenarioId =
+  'tunnel' | 'intercept' | 'inject' | 'inject-64k' | 'inject-new-conn' | 'inject-required';
 
 /** One scenario, run at each of its concurrencies, direct and through grantd. */
 export interface Scenario {
@@ -18,6 +19,8 @@ export interface Scenario {
   /** Whether clients trust grantd's CA (it terminates TLS) rather than the bench CA. */
   intercepted: boolean;
   newConnection: boolean;
+  /** The `audit.mode` grantd runs with: `required` rows run on a grantd restarted with it. */
+  audit: AuditMode;
   concurrencies: number[];
   /** Measured requests at a concurrency, full run. */
   requests(concurrency: number): number;
@@ -36,6 +39,7 @@ export const SCENARIOS: Scenario[] = [
     injects: false,
     intercepted: false,
     newConnection: false,
+    audit: 'best_effort',
     concurrencies: [1, 16, 64],
     requests: (c) => (c === 1 ? 3_000 : 10_000),
   },
@@ -48,6 +52,7 @@ export const SCENARIOS: Scenario[] = [
     injects: false,
     intercepted: true,
     newConnection: false,
+    audit: 'best_effort',
     concurrencies: [1, 16, 64],
     requests: (c) => (c === 1 ? 3_000 : 10_000),
   },
@@ -60,6 +65,7 @@ export const SCENARIOS: Scenario[] = [
     injects: true,
     intercepted: true,
     newConnection: false,
+    audit: 'best_effort',
     concurrencies: [1, 16, 64],
     requests: (c) => (c === 1 ? 3_000 : 10_000),
   },
@@ -72,6 +78,7 @@ export const SCENARIOS: Scenario[] = [
     injects: true,
     intercepted: true,
     newConnection: false,
+    audit: 'best_effort',
     concurrencies: [1, 16, 64],
     requests: (c) => (c === 1 ? 1_500 : 4_000),
   },
@@ -84,8 +91,22 @@ export const SCENARIOS: Scenario[] = [
     injects: true,
     intercepted: true,
     newConnection: true,
+    audit: 'best_effort',
     concurrencies: [1, 16],
     requests: (c) => (c === 1 ? 800 : 2_000),
+  },
+  {
+    id: 'inject-required',
+    title: 'injected, `audit.mode: required` (each audit row committed before the answer)',
+    host: HOSTS.inject,
+    path: SMALL_PATH,
+    bodyBytes: SMALL_BYTES,
+    injects: true,
+    intercepted: true,
+    newConnection: false,
+    audit: 'required',
+    concurrencies: [16],
+    requests: () => 10_000,
   },
 ];
 
