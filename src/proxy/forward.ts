@@ -1,5 +1,6 @@
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import type { Dispatcher } from 'undici';
 
 import { statusFor, type ErrorCode } from '../errors.js';
 import { elapsedMs, type RequestContext } from './context.js';
@@ -55,164 +56,287 @@ export function forwardRequest(
   upstream: Upstream,
   options: ForwardOptions = {},
 ): void {
-  let outcome: Outcome | undefined;
-  let status = 0;
-  let bytesIn = 0;
-  let bytesOut = 0;
-  let current: ClientRequest | undefined;
-  let streamError: Error | undefined;
+  const exchange = new Exchange(ctx, req, res, upstream, options);
+  res.once('close', () => exchange.closed());
 
-  const send = (rewrite: Rewrite | undefined, body: Buffer | undefined, retry: boolean) => {
-    let headers = forwardableRequestHeaders(req.rawHeaders);
-    let path = req.url ?? '/';
+  if (!options.retryUnauthorized || !isReplayable(req)) {
+    exchange.send(options.rewrite, undefined, false);
+    return;
+  }
+  if (!hasBody(req)) {
+    exchange.send(options.rewrite, EMPTY, true);
+    return;
+  }
+  void readSmallBody(req).then(
+    (body) => {
+      if (!res.destroyed) exchange.send(options.rewrite, body, true);
+    },
+    () => res.destroy(),
+  );
+}
+
+/**
+ * One client request and its upstream attempts (two when a 401 is retried):
+ * what the client gets, and how the request ended.
+ */
+class Exchange {
+  readonly ctx: RequestContext;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly options: ForwardOptions;
+  readonly #upstream: Upstream;
+  #attempt: Attempt | undefined;
+  outcome: Outcome | undefined;
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(
+    ctx: RequestContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+    upstream: Upstream,
+    options: ForwardOptions,
+  ) {
+    this.ctx = ctx;
+    this.req = req;
+    this.res = res;
+    this.#upstream = upstream;
+    this.options = options;
+  }
+
+  send(rewrite: Rewrite | undefined, body: Buffer | undefined, retry: boolean): void {
+    let headers = forwardableRequestHeaders(this.req.rawHeaders);
+    let path = this.req.url ?? '/';
     if (rewrite) ({ headers, path } = rewrite(headers, path));
-    const refused = options.guarded ? upstream.refusal(ctx.target) : undefined;
+    const refused = this.options.guarded ? this.#upstream.refusal(this.ctx.target) : undefined;
     if (refused) {
-      onUpstreamError(refused);
+      this.fail(refused);
       return;
     }
-    const upstreamReq = upstream.request(
-      ctx.target,
-      { method: ctx.method, path, headers },
-      { guarded: options.guarded === true },
-    );
-    current = upstreamReq;
-
-    upstreamReq.once('response', (upstreamRes) => {
-      if (retry && upstreamRes.statusCode === 401 && options.retryUnauthorized) {
-        void retryAfter401(upstreamRes, options.retryUnauthorized, body);
-        return;
-      }
-      relay(upstreamRes);
-    });
-    upstreamReq.once('error', (error) => onUpstreamError(error));
-
+    let payload: Buffer | IncomingMessage | null = null;
     if (body !== undefined) {
-      bytesIn = body.length;
-      if (body.length === 0) upstreamReq.end();
-      else upstreamReq.end(body);
-    } else if (!hasBody(req)) {
-      upstreamReq.end();
+      this.bytesIn = body.length;
+      if (body.length > 0) payload = body;
+    } else if (hasBody(this.req)) {
+      payload = this.req;
+    }
+    this.#attempt = new Attempt(this, retry, body, payload === this.req);
+    this.#upstream.dispatch(
+      this.ctx.target,
+      { method: this.ctx.method, path, headers, body: payload },
+      this.#attempt,
+      { guarded: this.options.guarded === true },
+    );
+  }
+
+  /** The client's response closed: finished, or the client went away. */
+  closed(): void {
+    const res = this.res;
+    if (res.writableFinished) {
+      this.outcome ??= 'ok';
     } else {
-      req.on('data', (chunk: Buffer) => (bytesIn += chunk.length));
-      pipeline(req, upstreamReq, (error) => {
-        if (error && !upstreamReq.destroyed) upstreamReq.destroy(error);
-      });
+      this.outcome ??= 'client_aborted';
+      this.#attempt?.cancel();
     }
-  };
+    const finished: Finished = {
+      status: res.headersSent ? res.statusCode : this.status,
+      outcome: this.outcome,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      durationMs: elapsedMs(this.ctx.startedAt),
+    };
+    logFinished(this.ctx, finished);
+    this.options.onFinished?.(finished);
+  }
 
-  const retryAfter401 = async (
-    first: IncomingMessage,
-    ask: () => Promise<Rewrite | undefined>,
-    body: Buffer | undefined,
-  ) => {
-    // The 401 waits, unread, while a refresh is tried; it is relayed if none comes.
-    first.pause();
-    let rewrite: Rewrite | undefined;
-    try {
-      rewrite = await ask();
-    } catch (error) {
-      ctx.log.warn({ err: error, reqId: ctx.id }, 'refresh after a 401 failed; relaying the 401');
-    }
-    if (res.destroyed) {
-      first.destroy();
-      return;
-    }
-    if (!rewrite) {
-      first.resume();
-      relay(first);
-      return;
-    }
-    // Drained rather than destroyed, so the pooled connection is reused.
-    first.resume();
-    ctx.log.debug({ reqId: ctx.id }, 'upstream answered 401; retrying once with a new token');
-    send(rewrite, body, false);
-  };
-
-  const relay = (upstreamRes: IncomingMessage) => {
-    status = upstreamRes.statusCode ?? 502;
+  /** Writes the upstream's head to the client; false when grantd answered instead. */
+  relayHead(attempt: Attempt, status: number, rawHeaders: Buffer[], statusText: string): boolean {
+    const { ctx, res } = this;
+    this.status = status;
     ctx.metrics?.upstreamSeconds.observe(
       { provider: ctx.logFields?.provider ?? 'none' },
       elapsedMs(ctx.startedAt) / 1000,
     );
-    const refusal = options.beforeRespond?.(status);
+    const refusal = this.options.beforeRespond?.(status);
     if (refusal) {
-      outcome = refusal;
-      upstreamRes.destroy();
+      this.outcome = refusal;
+      attempt.cancel();
       sendError(res, refusal, ctx.id);
-      return;
+      return false;
     }
-    const responseHeaders = forwardableResponseHeaders(upstreamRes.rawHeaders);
-    responseHeaders.push(REQUEST_ID_HEADER, ctx.id);
-    res.writeHead(status, upstreamRes.statusMessage, responseHeaders);
-    upstreamRes.on('data', (chunk: Buffer) => (bytesOut += chunk.length));
-    // pipe rather than pipeline: pipeline costs an AbortController and a
-    // DOMException per response. Ends are handled here and in res 'close'.
-    upstreamRes.pipe(res);
-    upstreamRes.on('error', (error) => (streamError = error));
-    upstreamRes.once('close', () => {
-      if (upstreamRes.complete) return;
-      if (!res.destroyed) {
-        outcome ??= 'upstream_reset';
-        ctx.log.warn({ err: streamError, reqId: ctx.id }, 'response stream ended early');
-      }
-      res.destroy();
-    });
-    // Queued after pipe's own tick, so a body that came with the head has
-    // been written by then, in one write with it; a stream still waiting for
-    // its first event (server-sent events) gets its head sent now.
+    const headers = forwardableResponseHeaders(latin1(rawHeaders));
+    headers.push(REQUEST_ID_HEADER, ctx.id);
+    res.writeHead(status, statusText, headers);
+    // A body that came with the head is written in the same write, from
+    // onData in this turn; a stream still waiting for its first event
+    // (server-sent events) gets its head sent on the next tick.
     process.nextTick(flushHead, res);
-  };
+    return true;
+  }
 
-  const onUpstreamError = (error: Error) => {
+  /** The upstream failed before its head was relayed: answer with grantd's error. */
+  fail(error: Error): void {
+    const { ctx, res } = this;
     if (res.headersSent) {
-      outcome ??= 'upstream_reset';
+      this.outcome ??= 'upstream_reset';
       res.destroy();
       return;
     }
     const code = classifyUpstreamError(error);
-    outcome = code;
-    status = res.destroyed ? 0 : statusFor(code);
+    this.outcome = code;
+    this.status = res.destroyed ? 0 : statusFor(code);
     // A refused destination is a policy answer, not a failure of grantd's.
     ctx.log[code === 'destination_refused' ? 'warn' : 'error'](
       { err: error, reqId: ctx.id, host: ctx.target.host, outcome: code },
       'upstream failed',
     );
     if (!res.destroyed) sendError(res, code, ctx.id);
-  };
+  }
 
-  res.once('close', () => {
-    if (res.writableFinished) {
-      outcome ??= 'ok';
-    } else {
-      outcome ??= 'client_aborted';
-      current?.destroy();
+  /** The upstream broke off a response whose head the client already has. */
+  reset(error: Error): void {
+    if (!this.res.destroyed) {
+      this.outcome ??= 'upstream_reset';
+      this.ctx.log.warn({ err: error, reqId: this.ctx.id }, 'response stream ended early');
     }
-    const finished = {
-      status: res.headersSent ? res.statusCode : status,
-      outcome,
-      bytesIn,
-      bytesOut,
-      durationMs: elapsedMs(ctx.startedAt),
-    };
-    logFinished(ctx, finished);
-    options.onFinished?.(finished);
-  });
+    this.res.destroy();
+  }
+}
 
-  if (!options.retryUnauthorized || !isReplayable(req)) {
-    send(options.rewrite, undefined, false);
-    return;
+/** Where one upstream attempt is with its response. */
+type Phase = 'waiting' | 'held' | 'relaying' | 'discarding' | 'done';
+
+/**
+ * One request sent upstream, as an undici dispatch handler. undici's original
+ * handler methods are used: they hand over the raw header list, so names keep
+ * their case and repeated fields their order, and they are what undici 7
+ * calls internally (the newer ones are adapted onto them per request).
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly #exchange: Exchange;
+  readonly #retry: boolean;
+  readonly #body: Buffer | undefined;
+  #phase: Phase = 'waiting';
+  #abort: ((reason?: Error) => void) | undefined;
+  #cancelled = false;
+  #resume: (() => void) | undefined;
+  readonly #onDrain = () => this.#resume?.();
+
+  readonly #streamed: boolean;
+
+  constructor(exchange: Exchange, retry: boolean, body: Buffer | undefined, streamed: boolean) {
+    this.#exchange = exchange;
+    this.#retry = retry;
+    this.#body = body;
+    this.#streamed = streamed;
   }
-  if (!hasBody(req)) {
-    send(options.rewrite, EMPTY, true);
-    return;
+
+  cancel(): void {
+    this.#cancelled = true;
+    this.#phase = 'done';
+    this.#abort?.();
   }
-  void readSmallBody(req).then(
-    (body) => {
-      if (!res.destroyed) send(options.rewrite, body, true);
-    },
-    () => res.destroy(),
-  );
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#cancelled) {
+      abort();
+      return;
+    }
+    // Counted from here, not before: a 'data' listener sets the body flowing,
+    // and undici starts reading it in this same turn, once the head is out.
+    if (this.#streamed) {
+      const exchange = this.#exchange;
+      exchange.req.on('data', (chunk: Buffer) => (exchange.bytesIn += chunk.length));
+    }
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    this.#resume = resume;
+    const exchange = this.#exchange;
+    if (exchange.res.destroyed) {
+      this.cancel();
+      return false;
+    }
+    const ask = exchange.options.retryUnauthorized;
+    if (this.#retry && status === 401 && ask) {
+      // The 401 waits, unread, while a refresh is tried; it is relayed if none comes.
+      this.#phase = 'held';
+      void this.#retryAfter401(ask, status, rawHeaders, statusText);
+      return false;
+    }
+    if (!exchange.relayHead(this, status, rawHeaders, statusText)) return false;
+    this.#phase = 'relaying';
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#phase !== 'relaying') return true;
+    const res = this.#exchange.res;
+    this.#exchange.bytesOut += chunk.length;
+    if (res.write(chunk)) return true;
+    res.once('drain', this.#onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.#phase !== 'relaying') return;
+    this.#phase = 'done';
+    this.#exchange.res.end();
+  }
+
+  onError(error: Error): void {
+    const phase = this.#phase;
+    this.#phase = 'done';
+    if (this.#cancelled || phase === 'discarding' || phase === 'done') return;
+    if (phase === 'relaying') this.#exchange.reset(error);
+    else this.#exchange.fail(error);
+  }
+
+  async #retryAfter401(
+    ask: () => Promise<Rewrite | undefined>,
+    status: number,
+    rawHeaders: Buffer[],
+    statusText: string,
+  ): Promise<void> {
+    const exchange = this.#exchange;
+    let rewrite: Rewrite | undefined;
+    try {
+      rewrite = await ask();
+    } catch (error) {
+      exchange.ctx.log.warn(
+        { err: error, reqId: exchange.ctx.id },
+        'refresh after a 401 failed; relaying the 401',
+      );
+    }
+    if (this.#phase !== 'held') return;
+    if (exchange.res.destroyed) {
+      this.cancel();
+      return;
+    }
+    if (!rewrite) {
+      if (!exchange.relayHead(this, status, rawHeaders, statusText)) return;
+      this.#phase = 'relaying';
+      this.#resume?.();
+      return;
+    }
+    // Read to its end rather than aborted, so the pooled connection is reused.
+    this.#phase = 'discarding';
+    this.#resume?.();
+    exchange.ctx.log.debug(
+      { reqId: exchange.ctx.id },
+      'upstream answered 401; retrying once with a new token',
+    );
+    exchange.send(rewrite, this.#body, false);
+  }
+}
+
+/** Header names and values as node:http gives them: one byte per character. */
+function latin1(raw: Buffer[]): string[] {
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i += 1) out[i] = (raw[i] as Buffer).toString('latin1');
+  return out;
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -15,6 +15,13 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/**
+ * `Expect: 100-continue` was answered by grantd's own server, which sends the
+ * client its 100 before the request is read; the upstream gets the body at
+ * once, so the field would only make it wait.
+ */
+const ANSWERED_BY_GRANTD = 'expect';
+
 /** The lower-case prefix of grantd's own request header fields. */
 export const GRANTD_PREFIX = 'grantd-';
 
@@ -35,7 +42,7 @@ export function forwardableRequestHeaders(raw: string[], keepUpgrade = false): s
       out.push(name, raw[i + 1] as string);
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || named.has(lower) || lower === ANSWERED_BY_GRANTD) continue;
     out.push(name, raw[i + 1] as string);
   }
   if (keepUpgrade) out.push('Connection', 'Upgrade');
