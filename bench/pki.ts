@@ -1,13 +1,20 @@
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
+  basicConstraints,
   createCaCertificate,
-  EC_P256,
+  distinguishedName,
   exportPrivateKeyPem,
+  extKeyUsageServerAuth,
   generateKeyPair,
-  randomSerial,
-  x509,
+  issuerFrom,
+  keyUsage,
+  KeyUsage,
+  signCertificate,
+  subjectAltName,
+  subjectPublicKeyInfo,
 } from '../src/ca/x509.js';
 
 /** Where the throwaway CA and the upstream's certificate were written. */
@@ -35,30 +42,31 @@ export async function createBenchPki(dir: string, names: string[]): Promise<Benc
   // on one certificate, so the leaf is built here with the same extensions.
   const leafKeys = await generateKeyPair();
   const now = Date.now();
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: [{ CN: [names[0] ?? 'upstream'] }],
-    issuer: ca.subject,
-    notBefore: new Date(now - 3_600_000),
-    notAfter: new Date(now + 86_400_000),
-    publicKey: leafKeys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: EC_P256,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: 'dns', value }))),
-    ],
-  });
+  const issuer = issuerFrom(new X509Certificate(ca.der), caKeys.privateKey);
+  const leaf = await signCertificate(
+    {
+      subject: distinguishedName({ CN: names[0] ?? 'upstream' }),
+      issuer: issuer.name,
+      notBefore: new Date(now - 3_600_000),
+      notAfter: new Date(now + 86_400_000),
+      subjectPublicKeyInfo: subjectPublicKeyInfo(leafKeys.publicKey),
+      extensions: [
+        basicConstraints({ ca: false }),
+        keyUsage([KeyUsage.digitalSignature]),
+        extKeyUsageServerAuth(),
+        subjectAltName(names),
+      ],
+    },
+    caKeys.privateKey,
+  );
 
   const pki: BenchPki = {
     caFile: join(dir, 'upstream-ca.pem'),
     certFile: join(dir, 'upstream-cert.pem'),
     keyFile: join(dir, 'upstream-key.pem'),
   };
-  writeFileSync(pki.caFile, ca.toString('pem') + '\n');
-  writeFileSync(pki.certFile, leaf.toString('pem') + '\n');
-  writeFileSync(pki.keyFile, await exportPrivateKeyPem(leafKeys.privateKey), { mode: 0o600 });
+  writeFileSync(pki.caFile, ca.pem);
+  writeFileSync(pki.certFile, leaf.pem);
+  writeFileSync(pki.keyFile, exportPrivateKeyPem(leafKeys.privateKey), { mode: 0o600 });
   return pki;
 }

@@ -17,7 +17,8 @@ import {
   exportPrivateKeyPem,
   generateKeyPair,
   importKeyPair,
-  x509,
+  issuerFrom,
+  type Issuer,
   type KeyPair,
 } from './x509.js';
 import { randomBase62 } from '../util/ids.js';
@@ -45,8 +46,10 @@ export interface Authority {
   certPem: string;
   /** SHA-256 of the DER certificate, colon-separated upper-case hex as browsers show it. */
   fingerprint256: string;
-  certificate: x509.X509Certificate;
+  certificate: X509Certificate;
   keys: KeyPair;
+  /** The CA's subject, key identifier and key, as leaf signing needs them. */
+  issuer: Issuer;
   created: boolean;
 }
 
@@ -67,13 +70,22 @@ export async function loadOrCreateAuthority(home: string): Promise<Authority> {
   const certPem = extractCertificate(keyFile, paths.key);
   ensureCertFile(paths.cert, certPem);
 
-  const keys = await importKeyPair(keyFile, certPem);
+  const certificate = new X509Certificate(certPem);
+  let keys: KeyPair;
+  let issuer: Issuer;
+  try {
+    keys = importKeyPair(keyFile, certPem);
+    issuer = issuerFrom(certificate, keys.privateKey);
+  } catch (error) {
+    throw new Error(`${paths.key}: ${(error as Error).message}`, { cause: error });
+  }
   return {
     paths,
     certPem,
-    fingerprint256: new X509Certificate(certPem).fingerprint256,
-    certificate: new x509.X509Certificate(certPem),
+    fingerprint256: certificate.fingerprint256,
+    certificate,
     keys,
+    issuer,
     created,
   };
 }
@@ -99,7 +111,7 @@ async function createAuthorityFiles(paths: AuthorityPaths): Promise<boolean> {
     commonName: `grantd local CA (${hostname().slice(0, 32)})`,
     validDays: CA_VALID_DAYS,
   });
-  const pem = (await exportPrivateKeyPem(keys.privateKey)) + cert.toString('pem') + '\n';
+  const pem = exportPrivateKeyPem(keys.privateKey) + cert.pem;
 
   const tmp = `${paths.key}.${randomBase62(8)}.tmp`;
   writeFileSync(tmp, pem, { mode: 0o600, flag: 'wx' });

@@ -28,7 +28,7 @@ export interface LeafCacheStats {
 /**
  * Hands out one TLS server context per host, signed by the local CA. All
  * leaves share one key made at start, so minting is a signature (off the event
- * loop, through WebCrypto) rather than a key generation.
+ * loop, in libuv's thread pool) rather than a key generation.
  */
 export class LeafCache {
   readonly #authority: Authority;
@@ -68,13 +68,12 @@ export class LeafCache {
     const leafKeys = await this.#keys();
     const cert = await createLeafCertificate({
       host,
-      issuer: this.#authority.certificate,
-      issuerKey: this.#authority.keys.privateKey,
+      issuer: this.#authority.issuer,
       publicKey: leafKeys.keys.publicKey,
       validMs: LEAF_VALID_MS,
     });
     const context = createSecureContext({
-      cert: cert.toString('pem'),
+      cert: cert.pem,
       key: leafKeys.pem,
       minVersion: 'TLSv1.2',
     });
@@ -88,9 +87,9 @@ export class LeafCache {
   }
 
   #keys(): Promise<{ keys: KeyPair; pem: string }> {
-    this.#leafKeys ??= generateKeyPair().then(async (keys) => ({
+    this.#leafKeys ??= generateKeyPair().then((keys) => ({
       keys,
-      pem: await exportPrivateKeyPem(keys.privateKey),
+      pem: exportPrivateKeyPem(keys.privateKey),
     }));
     return this.#leafKeys;
   }

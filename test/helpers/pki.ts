@@ -1,16 +1,19 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isIP } from 'node:net';
 
 import {
   createCaCertificate,
-  EC_P256,
+  distinguishedName,
   exportPrivateKeyPem,
-  randomSerial,
+  extKeyUsageServerAuth,
   generateKeyPair,
-  x509,
-  type KeyPair,
+  issuerFrom,
+  signCertificate,
+  subjectAltName,
+  subjectPublicKeyInfo,
+  type Issuer,
 } from '../../src/ca/x509.js';
 
 /** A throwaway CA for the fake upstream servers of one test file. */
@@ -26,34 +29,25 @@ export async function createTestPki(name = 'grantd test upstream CA'): Promise<T
   const dir = mkdtempSync(join(tmpdir(), 'grantd-pki-'));
   const keys = await generateKeyPair();
   const ca = await createCaCertificate(keys, { commonName: name, validDays: 2 });
-  const caPem = ca.toString('pem') + '\n';
   const caPath = join(dir, 'ca.pem');
-  writeFileSync(caPath, caPem);
-  return { caPem, caPath, dir, issue: (names) => issueLeaf(ca, keys, names) };
+  writeFileSync(caPath, ca.pem);
+  const issuer = issuerFrom(new X509Certificate(ca.der), keys.privateKey);
+  return { caPem: ca.pem, caPath, dir, issue: (names) => issueLeaf(issuer, names) };
 }
 
-async function issueLeaf(
-  ca: x509.X509Certificate,
-  caKeys: KeyPair,
-  names: string[],
-): Promise<{ cert: string; key: string }> {
+async function issueLeaf(issuer: Issuer, names: string[]): Promise<{ cert: string; key: string }> {
   const leafKeys = await generateKeyPair();
   const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: [{ CN: [names[0] ?? 'upstream'] }],
-    issuer: ca.subject,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 86_400_000),
-    publicKey: leafKeys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: EC_P256,
-    extensions: [
-      new x509.SubjectAlternativeNameExtension(
-        names.map((n) => (isIP(n) ? { type: 'ip', value: n } : { type: 'dns', value: n })),
-      ),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    ],
-  });
-  return { cert: cert.toString('pem'), key: await exportPrivateKeyPem(leafKeys.privateKey) };
+  const cert = await signCertificate(
+    {
+      subject: distinguishedName({ CN: names[0] ?? 'upstream' }),
+      issuer: issuer.name,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 86_400_000),
+      subjectPublicKeyInfo: subjectPublicKeyInfo(leafKeys.publicKey),
+      extensions: [subjectAltName(names), extKeyUsageServerAuth()],
+    },
+    issuer.privateKey,
+  );
+  return { cert: cert.pem, key: exportPrivateKeyPem(leafKeys.privateKey) };
 }
