@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { build as buildPretty } from 'pino-pretty';
+import type { build as buildPretty } from 'pino-pretty';
 
 export type { Logger };
 
@@ -37,7 +39,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const stream =
     options.destination ??
     (pretty
-      ? buildPretty({
+      ? loadPretty()({
           colorize: true,
           sync: true,
           translateTime: 'SYS:HH:MM:ss.l',
@@ -53,6 +55,12 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     stream,
   );
+}
+
+/** pino-pretty is loaded only for a terminal: a service never pays for it at start. */
+function loadPretty(): typeof buildPretty {
+  const require = createRequire(import.meta.url);
+  return (require('pino-pretty') as { build: typeof buildPretty }).build;
 }
 
 /** Errors are logged by name, code and message; stacks only at debug and below. */

@@ -16,13 +16,14 @@ import {
   type SecureContext,
 } from 'node:tls';
 
-import { Agent, type buildConnector, type Dispatcher } from 'undici';
+import type { buildConnector, Dispatcher } from 'undici';
 
 import type { LoadedConfig } from '../config/load.js';
 import { readRoots, systemRoots } from '../ca/trust.js';
 import type { ErrorCode } from '../errors.js';
 import type { HostPort } from '../util/hosts.js';
 import { destinationRefused, EgressGuard } from './egress-guard.js';
+import { Agent } from './undici-agent.js';
 
 /** Where a request goes, as the client named it. */
 export interface UpstreamTarget {
