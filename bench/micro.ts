@@ -12,9 +12,11 @@ import { AuditLog } from '../src/audit/audit-log.js';
 import type { AuditRecord } from '../src/audit/record.js';
 import { loadOrCreateAuthority } from '../src/ca/authority.js';
 import { LeafCache } from '../src/ca/leaf-cache.js';
+import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log/logger.js';
+import { Upstream, type UpstreamTarget } from '../src/proxy/upstream.js';
 import { Store } from '../src/store/store.js';
-import type { MicroFigure, MicroMessage } from './protocol.js';
+import { SMALL_PATH, type MicroFigure, type MicroMessage } from './protocol.js';
 
 function figure(name: string, count: number, started: bigint, note: string): MicroFigure {
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
@@ -99,6 +101,89 @@ function auditFigures(home: string, batched: number, committed: number): MicroFi
   }
 }
 
+/**
+ * grantd's two upstream client stacks side by side, through its own Upstream
+ * (same TLS context, pools and checks): node:http's, still used for WebSocket
+ * upgrades and OAuth calls, and undici's, used for proxied requests. This is
+ * the measurement behind choosing undici for the hot path.
+ */
+async function upstreamClientFigures(count: number): Promise<MicroFigure[]> {
+  const configPath = process.env.BENCH_MICRO_CONFIG;
+  const host = process.env.BENCH_MICRO_HOST;
+  if (!configPath || !host) return [];
+  const upstream = new Upstream(loadConfig({ file: configPath, env: {} }));
+  const target: UpstreamTarget = { host, port: 443, secure: true };
+  const headers = ['Host', host, 'Authorization', process.env.BENCH_MICRO_AUTHORIZATION ?? ''];
+  const request = { method: 'GET', path: SMALL_PATH, headers };
+
+  const viaNodeHttp = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = upstream.request(target, request);
+      req.once('response', (res) => {
+        res.resume();
+        res.once('end', resolve);
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  const viaUndici = () =>
+    new Promise<void>((resolve, reject) => {
+      upstream.dispatch(
+        target,
+        { ...request, body: null },
+        {
+          onConnect: () => undefined,
+          onHeaders: () => true,
+          onData: () => true,
+          onComplete: () => resolve(),
+          onError: reject,
+        },
+      );
+    });
+
+  const concurrency = 16;
+  const measure = async (name: string, one: () => Promise<void>, note: string) => {
+    const run = async (n: number) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next++ < n) await one();
+        }),
+      );
+    };
+    await run(Math.min(count, 2_000));
+    const cpu = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    await run(count);
+    const used = process.cpuUsage(cpu);
+    return {
+      ...figure(name, count, started, note),
+      cpuUsPerItem: (used.user + used.system) / count,
+    };
+  };
+  try {
+    const figures: MicroFigure[] = [];
+    // Twice each, alternating, so neither gets the warmer machine.
+    for (let round = 0; round < 2; round += 1) {
+      figures.push(
+        await measure(
+          'upstream requests, node:http client',
+          viaNodeHttp,
+          `Upstream.request: keep-alive https.Agent, ${concurrency} at a time, small JSON`,
+        ),
+        await measure(
+          'upstream requests, undici client',
+          viaUndici,
+          `Upstream.dispatch: undici Agent and dispatch handler, ${concurrency} at a time, small JSON`,
+        ),
+      );
+    }
+    return figures;
+  } finally {
+    upstream.close();
+  }
+}
+
 async function main(): Promise<void> {
   const quick = process.env.BENCH_QUICK_MICRO === '1';
   const dir = mkdtempSync(join(tmpdir(), 'grantd-bench-micro-'));
@@ -106,6 +191,7 @@ async function main(): Promise<void> {
     const figures = [
       ...(await leafFigures(join(dir, 'ca-home'), quick ? 50 : 500)),
       ...auditFigures(join(dir, 'audit-home'), quick ? 10_000 : 200_000, quick ? 500 : 5_000),
+      ...(await upstreamClientFigures(quick ? 1_000 : 20_000)),
     ];
     send({ type: 'micro', figures });
   } finally {

@@ -127,6 +127,8 @@ export interface MicroFigure {
   count: number;
   durationMs: number;
   perSecond: number;
+  /** The process's CPU time (user + system) per item, where that is the figure that matters. */
+  cpuUsPerItem?: number;
   note: string;
 }
 

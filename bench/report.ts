@@ -137,9 +137,13 @@ function stormLines(storm: BenchReport['storm']): string[] {
 function microLines(micro: BenchReport['micro']): string[] {
   if ('skipped' in micro) return [`Skipped: ${micro.skipped}.`];
   return [
-    '| figure | count | per second | what |',
-    '| --- | --- | --- | --- |',
-    ...micro.map((f) => `| ${f.name} | ${f.count} | ${fixed(f.perSecond, 0)} | ${f.note} |`),
+    '| figure | count | per second | CPU µs each | what |',
+    '| --- | --- | --- | --- | --- |',
+    ...micro.map(
+      (f) =>
+        `| ${f.name} | ${f.count} | ${fixed(f.perSecond, 0)} | ` +
+        `${f.cpuUsPerItem === undefined ? '' : fixed(f.cpuUsPerItem, 1)} | ${f.note} |`,
+    ),
   ];
 }
 

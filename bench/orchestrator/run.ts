@@ -120,11 +120,18 @@ async function bringUpGrantd(
 async function runMicro(
   options: BenchOptions,
   pinning: Pinning | undefined,
+  upstream: { configPath: string; authorization: string },
 ): Promise<MicroFigure[]> {
   const child = spawnNode(join(BENCH_DIST, 'micro.js'), [], {
     cpu: pinning?.grantd,
     ipc: true,
-    env: { BENCH_QUICK_MICRO: options.quick ? '1' : '0' },
+    env: {
+      BENCH_QUICK_MICRO: options.quick ? '1' : '0',
+      // The upstream is still up: the client figures use grantd's config to reach it.
+      BENCH_MICRO_CONFIG: upstream.configPath,
+      BENCH_MICRO_HOST: HOSTS.inject,
+      BENCH_MICRO_AUTHORIZATION: upstream.authorization,
+    },
   });
   const message = await nextMessage(
     child,
@@ -320,7 +327,10 @@ export async function runBenchmark(options: BenchOptions, command: string): Prom
     if (!options.skipMicro) progress('  micro figures');
     const micro = options.skipMicro
       ? { skipped: 'not selected (BENCH_SKIP_MICRO, --skip-micro or --only)' }
-      : await runMicro(options, pinning);
+      : await runMicro(options, pinning, {
+          configPath: setup.configPath,
+          authorization: bench.expectedAuthorization,
+        });
 
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     return {
