@@ -167,12 +167,12 @@ async function upstreamClientFigures(count: number): Promise<MicroFigure[]> {
     for (let round = 0; round < 2; round += 1) {
       figures.push(
         await measure(
-          'upstream requests, node:http client',
+          `upstream requests, node:http client (round ${round + 1})`,
           viaNodeHttp,
           `Upstream.request: keep-alive https.Agent, ${concurrency} at a time, small JSON`,
         ),
         await measure(
-          'upstream requests, undici client',
+          `upstream requests, undici client (round ${round + 1})`,
           viaUndici,
           `Upstream.dispatch: undici Agent and dispatch handler, ${concurrency} at a time, small JSON`,
         ),
