@@ -30,5 +30,7 @@ VOLUME ["/data"]
 EXPOSE 8790 8791
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "require('http').get('http://127.0.0.1:8791/healthz', { timeout: 2000 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).on('timeout', () => process.exit(1))"]
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+# A smaller young generation: about 16 MiB less RSS under load, no measurable
+# CPU cost (README, "Running it as a service").
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/src/cli/main.js"]
 CMD ["start"]
