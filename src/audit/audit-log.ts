@@ -33,6 +33,9 @@ export class AuditLog {
   readonly #batchSize: number;
   readonly #maxPending: number;
   #pending: AuditRecord[] = [];
+  // Latest use per key and grant seen since the last batch, written with it.
+  readonly #keysUsed = new Map<string, number>();
+  readonly #grantsUsed = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
   #dropped = 0;
@@ -53,33 +56,43 @@ export class AuditLog {
       'UPDATE grants SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)',
     );
     this.#writeBatch = db.transaction((rows: AuditRecord[]) => {
-      const keys = new Map<string, number>();
-      const grants = new Map<string, number>();
       for (const row of rows) {
-        this.#insert.run(
-          row.ts,
-          row.requestId,
-          row.app ?? null,
-          row.keyId ?? null,
-          row.grantId ?? null,
-          row.provider ?? null,
-          row.principal ?? null,
-          row.method,
-          row.host,
-          row.path,
-          row.status,
-          row.outcome,
-          row.refreshed ? 1 : 0,
-          row.durationMs,
-          row.bytesIn,
-          row.bytesOut,
-        );
-        if (row.keyId) keys.set(row.keyId, Math.max(keys.get(row.keyId) ?? 0, row.ts));
-        if (row.grantId && row.outcome === 'ok') grants.set(row.grantId, row.ts);
+        this.#insertRow(row);
+        this.#noteUse(row);
       }
-      for (const [id, at] of keys) this.#touchKey.run({ at, id });
-      for (const [id, at] of grants) this.#touchGrant.run({ at, id });
+      // last_used_at once per key and grant per batch, not once per row.
+      for (const [id, at] of this.#keysUsed) this.#touchKey.run({ at, id });
+      for (const [id, at] of this.#grantsUsed) this.#touchGrant.run({ at, id });
     });
+  }
+
+  #insertRow(row: AuditRecord): void {
+    this.#insert.run(
+      row.ts,
+      row.requestId,
+      row.app ?? null,
+      row.keyId ?? null,
+      row.grantId ?? null,
+      row.provider ?? null,
+      row.principal ?? null,
+      row.method,
+      row.host,
+      row.path,
+      row.status,
+      row.outcome,
+      row.refreshed ? 1 : 0,
+      row.durationMs,
+      row.bytesIn,
+      row.bytesOut,
+    );
+  }
+
+  #noteUse(row: AuditRecord): void {
+    if (row.keyId)
+      this.#keysUsed.set(row.keyId, Math.max(this.#keysUsed.get(row.keyId) ?? 0, row.ts));
+    if (row.grantId && row.outcome === 'ok') {
+      this.#grantsUsed.set(row.grantId, Math.max(this.#grantsUsed.get(row.grantId) ?? 0, row.ts));
+    }
   }
 
   /** Queues a row; it reaches the database within the flush interval. */
@@ -102,31 +115,43 @@ export class AuditLog {
    * required`. Throws when the row could not be committed.
    */
   recordNow(row: AuditRecord): void {
-    this.#pending.push(row);
-    if (!this.flush()) throw new Error('the audit row could not be written');
+    // Rows queued before this one go first, so the table keeps their order.
+    if (this.#pending.length > 0 && !this.flush()) {
+      this.#pending.push(row);
+      throw new Error('the audit row could not be written');
+    }
+    try {
+      // The row alone, in one commit; the last_used_at updates it implies
+      // wait for the next batch, as they would in best_effort mode.
+      this.#insertRow(row);
+    } catch (error) {
+      this.#pending.push(row);
+      this.#failed(error);
+      throw new Error('the audit row could not be written');
+    }
+    this.#written += 1;
+    this.#noteUse(row);
+    this.#timer ??= setTimeout(() => this.flush(), this.#intervalMs).unref();
   }
 
   /** Writes every queued row; false when the database refused them. */
   flush(): boolean {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#pending.length === 0) return true;
+    if (this.#pending.length === 0 && this.#keysUsed.size === 0 && this.#grantsUsed.size === 0) {
+      return true;
+    }
     const rows = this.#pending;
     this.#pending = [];
     try {
       this.#writeBatch(rows);
     } catch (error) {
       this.#pending = rows.concat(this.#pending);
-      if (!this.#failing) {
-        this.#log.error(
-          { err: error, pending: this.#pending.length },
-          'cannot write audit rows; keeping them in memory and retrying (check disk space and the data folder)',
-        );
-      }
-      this.#failing = true;
-      this.#timer = setTimeout(() => this.flush(), 1_000).unref();
+      this.#failed(error);
       return false;
     }
+    this.#keysUsed.clear();
+    this.#grantsUsed.clear();
     this.#written += rows.length;
     if (this.#failing || this.#dropped > 0) {
       this.#log.warn({ written: rows.length, dropped: this.#dropped }, 'audit writes recovered');
@@ -134,6 +159,18 @@ export class AuditLog {
       this.#dropped = 0;
     }
     return true;
+  }
+
+  #failed(error: unknown): void {
+    if (!this.#failing) {
+      this.#log.error(
+        { err: error, pending: this.#pending.length },
+        'cannot write audit rows; keeping them in memory and retrying (check disk space and the data folder)',
+      );
+    }
+    this.#failing = true;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.flush(), 1_000).unref();
   }
 
   /** Rows committed and dropped since start, and rows still waiting. */
