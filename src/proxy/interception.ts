@@ -40,7 +40,8 @@ export class Interception {
 
   #grantPatterns(): HostPattern[] {
     if (!this.#store || !this.#providers) return this.#fromGrants;
-    const version = this.#store.dataVersion();
+    // The change stamp counts this process's writes too: a grant added in the portal.
+    const version = this.#store.turnChangeStamp();
     if (version === this.#seenVersion) return this.#fromGrants;
     this.#seenVersion = version;
     const patterns: HostPattern[] = [];
