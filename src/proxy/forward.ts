@@ -186,8 +186,9 @@ class Exchange {
     const code = classifyUpstreamError(error);
     this.outcome = code;
     this.status = res.destroyed ? 0 : statusFor(code);
-    // A refused destination is a policy answer, not a failure of grantd's.
-    ctx.log[code === 'destination_refused' ? 'warn' : 'error'](
+    // A refused destination or a request undici would not send is not a
+    // failure of grantd's.
+    ctx.log[code === 'destination_refused' || code === 'bad_request' ? 'warn' : 'error'](
       { err: error, reqId: ctx.id, host: ctx.target.host, outcome: code },
       'upstream failed',
     );
@@ -220,6 +221,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   #phase: Phase = 'waiting';
   #abort: ((reason?: Error) => void) | undefined;
   #cancelled = false;
+  #completed = false;
   #resume: (() => void) | undefined;
   readonly #onDrain = () => this.#resume?.();
 
@@ -253,6 +255,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    // Interim answers (102, 103) are not relayed; the final head follows.
+    if (status < 200) return true;
     this.#resume = resume;
     const exchange = this.#exchange;
     if (exchange.res.destroyed) {
@@ -281,6 +285,10 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    // A held 401 can complete while paused (HEAD, or no body): remembered, so
+    // it is ended when relayed and its socket, by then another request's, is
+    // never resumed.
+    this.#completed = true;
     if (this.#phase !== 'relaying') return;
     this.#phase = 'done';
     this.#exchange.res.end();
@@ -317,13 +325,18 @@ class Attempt implements Dispatcher.DispatchHandler {
     }
     if (!rewrite) {
       if (!exchange.relayHead(this, status, rawHeaders, statusText)) return;
+      if (this.#completed) {
+        this.#phase = 'done';
+        exchange.res.end();
+        return;
+      }
       this.#phase = 'relaying';
       this.#resume?.();
       return;
     }
     // Read to its end rather than aborted, so the pooled connection is reused.
     this.#phase = 'discarding';
-    this.#resume?.();
+    if (!this.#completed) this.#resume?.();
     exchange.ctx.log.debug(
       { reqId: exchange.ctx.id },
       'upstream answered 401; retrying once with a new token',

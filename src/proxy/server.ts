@@ -243,9 +243,12 @@ export class ProxyServer {
     const target: UpstreamTarget = { host: tunnel.host, port: tunnel.port, secure: true };
     const path = req.url ?? '/';
     const ctx = this.#context(req, target, path);
-    if (!path.startsWith('/') && path !== '*') {
+    if (!path.startsWith('/')) {
       refuse(ctx, res, 'bad_request', {
-        message: 'Inside a tunnel, send origin-form requests (/path).',
+        message:
+          path === '*'
+            ? 'grantd does not relay OPTIONS * (asterisk-form) requests.'
+            : 'Inside a tunnel, send origin-form requests (/path).',
       });
       return;
     }
