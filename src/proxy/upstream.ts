@@ -68,6 +68,7 @@ export class Upstream {
   // all opened to addresses the egress guard checked: a socket opened for a
   // plain pass-through request is never reused to send a token.
   readonly #guardedAgent: HttpsAgent;
+  readonly #guardedHttpAgent: HttpAgent;
   readonly #guard: EgressGuard;
   readonly #guardedLookup: ReturnType<EgressGuard['lookup']>;
   readonly #resolvedHosts: ReadonlySet<string>;
@@ -101,6 +102,7 @@ export class Upstream {
     this.#httpsAgent = new HttpsAgent(poolOptions);
     this.#httpAgent = new HttpAgent(poolOptions);
     this.#guardedAgent = new HttpsAgent(poolOptions);
+    this.#guardedHttpAgent = new HttpAgent(poolOptions);
     this.#guard = new EgressGuard(config.egress.allow, options.resolve);
     this.#guardedLookup = this.#guard.lookup();
     this.#resolvedHosts = new Set(config.resolveMap.keys());
@@ -130,7 +132,8 @@ export class Upstream {
     handler: Dispatcher.DispatchHandler,
     options: { guarded?: boolean } = {},
   ): void {
-    const pool = options.guarded && target.secure ? this.#guardedPool : this.#pool;
+    // Cleartext credentials (providers with allow_cleartext) are guarded too.
+    const pool = options.guarded ? this.#guardedPool : this.#pool;
     pool.dispatch(
       {
         origin: originOf(target),
@@ -296,7 +299,12 @@ export class Upstream {
           checkServerIdentity: (_address: string, cert: PeerCertificate) =>
             checkServerIdentity(target.host, cert),
         } as unknown as RequestOptions)
-      : httpRequest({ ...common, agent: this.#httpAgent });
+      : httpRequest({
+          ...common,
+          ...(options.guarded
+            ? { agent: this.#guardedHttpAgent, lookup: this.#guardedLookup }
+            : { agent: this.#httpAgent }),
+        });
     this.#armTimeouts(client, target.secure);
     return client;
   }
@@ -306,6 +314,7 @@ export class Upstream {
     this.#httpsAgent.destroy();
     this.#httpAgent.destroy();
     this.#guardedAgent.destroy();
+    this.#guardedHttpAgent.destroy();
     void this.#pool.destroy().catch(() => undefined);
     void this.#guardedPool.destroy().catch(() => undefined);
   }
@@ -367,6 +376,8 @@ const TLS_VERIFY_CODES = new Set([
 export function classifyUpstreamError(error: unknown): ErrorCode {
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
   if (UPSTREAM_TIMEOUT_CODES.has(code)) return 'upstream_timeout';
+  // undici refused to send the request as the client wrote it.
+  if (code === 'UND_ERR_INVALID_ARG') return 'bad_request';
   if (code === 'GRANTD_DESTINATION_REFUSED') return 'destination_refused';
   if (TLS_VERIFY_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
     return 'upstream_tls_error';

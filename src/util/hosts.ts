@@ -16,7 +16,14 @@ export interface HostPort {
 export function canonicalHost(raw: string): string | undefined {
   let host = raw.trim();
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (isIP(host) === 6) return host.toLowerCase();
+  if (isIP(host) === 6) {
+    // A zone (fe80::1%eth0) names an interface of this machine: never a destination here.
+    if (host.includes('%')) return undefined;
+    // The WHATWG form (compressed, lower case, ::ffff:808:808 for a mapped
+    // IPv4): the one undici and URL produce, so the address the egress guard
+    // checked and the one that is dialled are spelled alike.
+    return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  }
   if (host.endsWith('.')) host = host.slice(0, -1);
   if (host === '' || host.includes('..')) return undefined;
   // domainToASCII parses its input as a URL host and quietly drops whatever

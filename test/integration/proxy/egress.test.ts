@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildConfig } from '../../../src/config/load.js';
 import { Upstream } from '../../../src/proxy/upstream.js';
+import { rawConnection, readUntil } from '../../helpers/clients.js';
 import { startInProcess, type InProcessDaemon } from '../../helpers/daemon.js';
 import { cliFor, proxyWith } from '../../helpers/grants.js';
 import { createTestPki, type TestPki } from '../../helpers/pki.js';
@@ -20,6 +21,8 @@ let pki: TestPki;
 let upstream: TestUpstream;
 let grantd: InProcessDaemon;
 let agent: ProxyAgent;
+let plain: TestUpstream;
+let key: string;
 
 beforeAll(async () => {
   pki = await createTestPki();
@@ -30,6 +33,8 @@ beforeAll(async () => {
         auth: 'api_key',
         hosts: ['localhost', 'meta.grantd.test', '169.254.169.254'],
       },
+      // A provider reached over plain HTTP: its credential is guarded all the same.
+      cleartext: { auth: 'api_key', hosts: ['localhost'], allow_cleartext: true },
     },
     // The user's own mapping: allowed for loopback, never for metadata.
     resolve: { 'meta.grantd.test:443': '169.254.169.254:443' },
@@ -37,8 +42,10 @@ beforeAll(async () => {
   });
   const cli = cliFor(grantd.config.home, grantd.configPath);
   await cli.createApp('app');
-  const key = await cli.mintKey('app');
+  key = await cli.mintKey('app');
   await cli.addGrant('local', 'app', 'dev', TOKEN);
+  await cli.addGrant('cleartext', 'app', 'plain', TOKEN);
+  plain = await startUpstream();
   agent = new ProxyAgent({
     uri: proxyWith(grantd.proxyUrl, '_', key),
     requestTls: { ca: grantd.daemon.authority.certPem },
@@ -49,6 +56,7 @@ afterAll(async () => {
   await agent?.close();
   await grantd?.close();
   await upstream?.close();
+  await plain?.close();
 });
 
 async function call(url: string, grant?: string) {
@@ -66,6 +74,21 @@ describe('credentials and private destinations', () => {
     const result = await call(`https://localhost:${upstream.port}/with-token`, 'dev');
     expect(result).toEqual({ status: 403, code: 'destination_refused' });
     expect(upstream.seen.length).toBe(before);
+  });
+
+  it('refuses loopback for a credential sent over plain HTTP too', async () => {
+    // Absolute form, as clients send plain HTTP to a proxy.
+    const socket = await rawConnection(grantd.proxyUrl);
+    const auth = Buffer.from(`_:${key}`).toString('base64');
+    socket.write(
+      `GET http://localhost:${plain.port}/with-token HTTP/1.1\r\nHost: localhost:${plain.port}\r\n` +
+        `Proxy-Authorization: Basic ${auth}\r\nGrantd-Grant: plain\r\nConnection: close\r\n\r\n`,
+    );
+    const head = await readUntil(socket, '\r\n\r\n');
+    socket.destroy();
+    expect(head).toMatch(/^HTTP\/1\.1 403 /);
+    expect(head).toMatch(/grantd-error: destination_refused/i);
+    expect(plain.seen).toEqual([]);
   });
 
   it('lets the same destination through when no credential rides along', async () => {
