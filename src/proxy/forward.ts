@@ -167,6 +167,10 @@ class Exchange {
     }
     const headers = forwardableResponseHeaders(latin1(rawHeaders));
     headers.push(REQUEST_ID_HEADER, ctx.id);
+    // An answer before the upload is done (413, 401) leaves the rest of the
+    // body unread: the client connection closes after it (RFC 9112 9.6)
+    // rather than waiting on bytes nobody will take.
+    if (!this.req.complete) res.shouldKeepAlive = false;
     res.writeHead(status, statusText, headers);
     // A body that came with the head is written in the same write, from
     // onData in this turn; a stream still waiting for its first event

@@ -1,9 +1,10 @@
+import { once } from 'node:events';
 import type { TLSSocket } from 'node:tls';
 
 import { ProxyAgent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { connectThrough, readUntil } from '../../helpers/clients.js';
+import { connectThrough, rawConnection, readUntil } from '../../helpers/clients.js';
 import { startInProcess, type InProcessDaemon } from '../../helpers/daemon.js';
 import { cliFor, proxyWith } from '../../helpers/grants.js';
 import { createTestPki } from '../../helpers/pki.js';
@@ -107,5 +108,50 @@ describe('upstream answers', () => {
     expect(head).toMatch(/^HTTP\/1\.1 400 /);
     expect(head).toMatch(/grantd-error: bad_request/i);
     expect(grantd.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
+  });
+});
+
+describe('an answer before the upload is done', () => {
+  let plain: TestUpstream;
+
+  beforeAll(async () => {
+    plain = await startUpstream(undefined, {
+      streamRoutes: {
+        // Refuses the upload at once, without reading it.
+        '/too-big': (_req, res) => {
+          res.writeHead(413, { 'content-type': 'text/plain', 'content-length': 8 });
+          res.end('too big\n');
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await plain?.close();
+  });
+
+  it('is relayed, and the client connection then closes instead of hanging', async () => {
+    const socket = await rawConnection(grantd.proxyUrl);
+    const size = 8 * 1024 * 1024;
+    const url = `http://127.0.0.1:${plain.port}/too-big`;
+    socket.write(`POST ${url} HTTP/1.1\r\nHost: 127.0.0.1:${plain.port}\r\n`);
+    socket.write(`Proxy-Authorization: Basic ${Buffer.from(`_:${key}`).toString('base64')}\r\n`);
+    socket.write(`Content-Length: ${size}\r\n\r\n`);
+    let text = '';
+    socket.on('data', (data: Buffer) => (text += data.toString('latin1')));
+    // grantd closing while this still writes is an EPIPE here: the point of the test.
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    // Far more than socket buffers hold: the upstream never reads it.
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let sent = 0; sent < size && !socket.destroyed; sent += chunk.length) {
+      if (!socket.write(chunk)) {
+        await Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => undefined);
+      }
+    }
+    await closed;
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text).toMatch(/connection: close/i);
+    expect(text).toContain('too big');
   });
 });
