@@ -133,7 +133,10 @@ class Exchange {
   /** The client's response closed: finished, or the client went away. */
   closed(): void {
     const res = this.res;
-    if (res.writableFinished) {
+    // Ended with nothing left unwritten counts as delivered even when the
+    // socket closed before 'finish': a client that read the whole answer and
+    // hung up can close before grantd hears its last write complete.
+    if (res.writableFinished || (res.writableEnded && res.writableLength === 0)) {
       this.outcome ??= 'ok';
     } else {
       this.outcome ??= 'client_aborted';
