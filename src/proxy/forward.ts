@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 
 import { statusFor, type ErrorCode } from '../errors.js';
 import { elapsedMs, type RequestContext } from './context.js';
-import { forwardableRequestHeaders, forwardableResponseHeaders } from './headers.js';
+import { forwardableRequestHeaders, forwardableResponseHeaders, rawHeader } from './headers.js';
 import { REQUEST_ID_HEADER, sendError } from './respond.js';
 import { classifyUpstreamError, type Upstream } from './upstream.js';
 
@@ -86,6 +86,8 @@ class Exchange {
   readonly options: ForwardOptions;
   readonly #upstream: Upstream;
   #attempt: Attempt | undefined;
+  /** The upstream's Content-Length, when its answer has a body of known size. */
+  #declaredLength: number | undefined;
   outcome: Outcome | undefined;
   status = 0;
   bytesIn = 0;
@@ -133,11 +135,19 @@ class Exchange {
   /** The client's response closed: finished, or the client went away. */
   closed(): void {
     const res = this.res;
-    // Ended with nothing left unwritten counts as delivered even when the
-    // socket closed before 'finish': a client that read the whole answer and
-    // hung up can close before grantd hears its last write complete.
-    if (res.writableFinished || (res.writableEnded && res.writableLength === 0)) {
+    // Delivered, even when the socket closed before 'finish': a client that
+    // has read the whole answer may hang up before grantd hears its last
+    // write complete, or before undici, paused on that write, reports the end.
+    const allSent =
+      res.writableEnded ||
+      (this.#declaredLength !== undefined && this.bytesOut >= this.#declaredLength);
+    if (res.writableFinished) {
       this.outcome ??= 'ok';
+    } else if (allSent && res.writableLength === 0) {
+      this.outcome ??= 'ok';
+      // undici may still hold the upstream answer's end behind a pause: let
+      // it read on, so the pooled connection is freed rather than stuck.
+      this.#attempt?.release();
     } else {
       this.outcome ??= 'client_aborted';
       this.#attempt?.cancel();
@@ -169,6 +179,10 @@ class Exchange {
       return false;
     }
     const headers = forwardableResponseHeaders(latin1(rawHeaders));
+    if (ctx.method !== 'HEAD' && status !== 204 && status !== 304) {
+      const length = Number(rawHeader(headers, 'content-length'));
+      this.#declaredLength = Number.isSafeInteger(length) ? length : undefined;
+    }
     headers.push(REQUEST_ID_HEADER, ctx.id);
     // An answer before the upload is done (413, 401) leaves the rest of the
     // body unread: the client connection closes after it (RFC 9112 9.6)
@@ -245,6 +259,13 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.#cancelled = true;
     this.#phase = 'done';
     this.#abort?.();
+  }
+
+  /** The client has all it will get: whatever the upstream still sends is read and dropped. */
+  release(): void {
+    if (this.#completed || this.#phase === 'done') return;
+    this.#phase = 'discarding';
+    this.#resume?.();
   }
 
   onConnect(abort: (reason?: Error) => void): void {
