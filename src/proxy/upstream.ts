@@ -21,7 +21,7 @@ import type { buildConnector, Dispatcher } from 'undici';
 import type { LoadedConfig } from '../config/load.js';
 import { readRoots, systemRoots } from '../ca/trust.js';
 import type { ErrorCode } from '../errors.js';
-import type { HostPort } from '../util/hosts.js';
+import { canonicalHost, type HostPort } from '../util/hosts.js';
 import { destinationRefused, EgressGuard } from './egress-guard.js';
 import { Agent } from './undici-agent.js';
 
@@ -50,11 +50,11 @@ const SESSION_CACHE_LIMIT = 1_000;
 
 /**
  * Connections to upstream servers: one keep-alive pool per origin, one TLS
- * context with the system roots plus `upstream.ca_file` built at start, and
- * `resolve:` overrides applied before any connect.
+ * context with the system roots plus `upstream.ca_file` (read at start, built
+ * once), and `resolve:` overrides applied before any connect.
  *
  * Proxied requests go through undici's pools ({@link dispatch}), which cost
- * about half the CPU per request of node:http's client (`npm run bench`);
+ * about a third of the CPU per request of node:http's client (`npm run bench`);
  * WebSocket upgrades and grantd's own OAuth calls use node:http
  * ({@link request}).
  */
@@ -154,8 +154,14 @@ export class Upstream {
   #connector(guarded: boolean): buildConnector.connector {
     return (options, callback) => {
       const secure = options.protocol === 'https:';
+      // The same spelling refusal() and the resolve: map use (brackets off).
+      const host = canonicalHost(options.hostname);
+      if (host === undefined) {
+        callback(new Error(`not a host: ${options.hostname}`), null);
+        return;
+      }
       const target: UpstreamTarget = {
-        host: options.hostname.replace(/^\[(.*)\]$/, '$1'),
+        host,
         port: Number(options.port) || (secure ? 443 : 80),
         secure,
       };
