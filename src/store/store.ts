@@ -47,7 +47,7 @@ export class Store {
    * on each use, so a revocation anywhere applies to the next request.
    */
   changeStamp(): number {
-    return this.dataVersion() * 1_048_576 + this.#localChanges;
+    return this.#stamp(this.dataVersion());
   }
 
   /**
@@ -61,7 +61,11 @@ export class Store {
       this.#turnVersion = this.dataVersion();
       setImmediate(this.#endTurn).unref();
     }
-    return this.#turnVersion * 1_048_576 + this.#localChanges;
+    return this.#stamp(this.#turnVersion);
+  }
+
+  #stamp(dataVersion: number): number {
+    return dataVersion * 1_048_576 + this.#localChanges;
   }
 
   close(): void {
