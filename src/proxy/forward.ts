@@ -244,9 +244,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   #cancelled = false;
   #completed = false;
   #resume: (() => void) | undefined;
-  readonly #onDrain = () => this.#resume?.();
-
   readonly #streamed: boolean;
+  readonly #onDrain = () => this.#resume?.();
 
   constructor(exchange: Exchange, retry: boolean, body: Buffer | undefined, streamed: boolean) {
     this.#exchange = exchange;
@@ -298,7 +297,12 @@ class Attempt implements Dispatcher.DispatchHandler {
       void this.#retryAfter401(ask, status, rawHeaders, statusText);
       return false;
     }
-    if (!exchange.relayHead(this, status, rawHeaders, statusText)) return false;
+    return this.#relay(status, rawHeaders, statusText);
+  }
+
+  /** Hands the head to the client; from here on, body chunks are relayed. */
+  #relay(status: number, rawHeaders: Buffer[], statusText: string): boolean {
+    if (!this.#exchange.relayHead(this, status, rawHeaders, statusText)) return false;
     this.#phase = 'relaying';
     return true;
   }
@@ -352,13 +356,12 @@ class Attempt implements Dispatcher.DispatchHandler {
       return;
     }
     if (!rewrite) {
-      if (!exchange.relayHead(this, status, rawHeaders, statusText)) return;
+      if (!this.#relay(status, rawHeaders, statusText)) return;
       if (this.#completed) {
         this.#phase = 'done';
         exchange.res.end();
         return;
       }
-      this.#phase = 'relaying';
       this.#resume?.();
       return;
     }
