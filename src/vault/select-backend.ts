@@ -1,8 +1,9 @@
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
+import { pathExists } from '../util/fs.js';
 import { VaultBackendError, type VaultBackend } from './backend.js';
 import { FileBackend, VAULT_FILE } from './file-backend.js';
 import {
@@ -92,7 +93,7 @@ async function decide(
 ): Promise<Decision> {
   // Secrets already in a file vault must not be stranded by a keychain that appeared later.
   const vaultFile = join(config.home, VAULT_FILE);
-  if (await exists(vaultFile)) return { kind: 'file', why: `${vaultFile} already exists` };
+  if (await pathExists(vaultFile)) return { kind: 'file', why: `${vaultFile} already exists` };
 
   const keychain = new KeychainBackend(options.keychain);
   const probe = await keychain.probe(options.probeStepMs);
@@ -197,15 +198,6 @@ async function makeHome(home: string): Promise<void> {
       'check home (or GRANTD_HOME) and the folder permissions',
       error,
     );
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

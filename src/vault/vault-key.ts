@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { expandHome } from '../config/paths.js';
+import { pathExists } from '../util/fs.js';
 import { VaultBackendError } from './backend.js';
 import { KEY_BYTES, VAULT_FILE } from './file-format.js';
 
@@ -76,7 +77,7 @@ async function loadGeneratedKey(path: string, vaultPath: string): Promise<VaultK
   const what = `vault.key is not set and ${path}`;
   // The key is made before the first write, so a vault without one lost its key: a new key
   // could never open it, and would sit where the restored one has to go.
-  if (!(await exists(path)) && (await exists(vaultPath))) {
+  if (!(await pathExists(path)) && (await pathExists(vaultPath))) {
     throw keyError(
       `${what} is missing, but ${vaultPath} exists: restore the key file or set vault.key`,
     );
@@ -146,13 +147,4 @@ function ioError(message: string, cause: unknown): VaultBackendError {
     'check that the data folder exists and is writable by grantd',
     cause,
   );
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
